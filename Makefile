@@ -1,0 +1,31 @@
+# make demo  : crawl the bundled demo web (127.0.0.1 only) into ./archive and print a summary
+# make test  : the test suite (real HTTP servers on 127.0.0.1, real scrapy crawl subprocesses)
+# make bench : throughput of the full crawl against bare Scrapy and trafilatura alone
+# Each builds its own virtualenv in .venv from pyproject.toml (Python 3.11+ needed).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench venv clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/newsarchive demo --archive ./archive
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/crawl_throughput.py
+
+clean:
+	rm -rf $(VENV) archive build *.egg-info

@@ -1,0 +1,5 @@
+"""``python -m newsarchive`` runs the command line."""
+
+from newsarchive.cli import main
+
+raise SystemExit(main())

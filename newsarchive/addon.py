@@ -1,0 +1,63 @@
+"""The newsarchive add-on: enables its components and derives settings from the final ones.
+
+Computed here, not in settings.py, so that ``-s ARCHIVE_URI=…`` or ``-s ARCHIVE_CONTACT=…``
+on the command line change the JSON feed path and the User-Agent too. Everything is set
+with the "addon" priority: a user's explicit setting still wins.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from newsarchive import __version__
+from newsarchive.layout import ArchiveLayout
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+DOWNLOADER_MIDDLEWARES = {
+    "newsarchive.seen.SkipArchivedMiddleware": 60,  # before robots.txt: no lookup for skips
+    "newsarchive.redirects.RedirectLoopMiddleware": 610,  # sees a 3xx before redirecting (600)
+    "newsarchive.warc.capture.WarcCaptureMiddleware": 950,  # beside the wire (see capture.py)
+}
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.warc.WarcArticlePipeline": 200,
+}
+EXTENSIONS = {
+    "newsarchive.warc.archive.WarcArchive": 0,
+    "newsarchive.summary.RunSummary": 1000,  # last: reports what the others counted
+}
+ARTICLE_ITEM = "newsarchive.items.ArticleItem"
+
+
+class Addon:
+    """Scrapy add-on (``ADDONS``) wiring newsarchive into a crawl."""
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        for name, components in (
+            ("DOWNLOADER_MIDDLEWARES", DOWNLOADER_MIDDLEWARES),
+            ("ITEM_PIPELINES", ITEM_PIPELINES),
+            ("EXTENSIONS", EXTENSIONS),
+        ):
+            for path, order in components.items():
+                settings[name].set(path, order, "addon")
+        layout = ArchiveLayout.from_uri(settings["ARCHIVE_URI"])
+        feeds = settings.getdict("FEEDS")
+        feeds.setdefault(
+            str(layout.json_dir / "%(name)s-%(time)s.jsonl"),
+            {"format": "jsonlines", "encoding": "utf-8", "item_classes": [ARTICLE_ITEM], "store_empty": False},
+        )
+        settings.set("FEEDS", feeds, max(settings.getpriority("FEEDS") or 0, _ADDON_PRIORITY))
+        if settings.getpriority("USER_AGENT") == _DEFAULT_PRIORITY:
+            settings.set("USER_AGENT", user_agent(settings["ARCHIVE_CONTACT"]), "addon")
+
+
+def user_agent(contact: str) -> str:
+    """An identifying User-Agent, naming a contact when one is configured."""
+    suffix = f"; +{contact}" if contact else ""
+    return f"newsarchive/{__version__} (news archive crawler{suffix})"
+
+
+_DEFAULT_PRIORITY = 0
+_ADDON_PRIORITY = 15

@@ -1,0 +1,75 @@
+"""The ``newsarchive`` command: demo, schema, rebuild-json, check-sources.
+
+Crawls themselves run with ``scrapy crawl`` (see README); these are the tools around them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from newsarchive.exceptions import ConfigError
+
+DEMO_SOURCES = "config/demo.yaml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="newsarchive", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="serve the bundled demo web on 127.0.0.1 and crawl it")
+    demo.add_argument("--archive", default="./archive", help="ARCHIVE_URI to crawl into (default: %(default)s)")
+    demo.add_argument("--sources", default=DEMO_SOURCES, help="sources file (default: %(default)s)")
+    demo.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="a Scrapy setting")
+
+    commands.add_parser("schema", help="print the JSON Schema of the article records")
+
+    rebuild = commands.add_parser("rebuild-json", help="print the JSON lines stored in WARC files")
+    rebuild.add_argument("warcs", nargs="+", type=Path, help="WARC files or directories")
+
+    check = commands.add_parser("check-sources", help="validate a sources file and list its sources")
+    check.add_argument("path", nargs="?", default="config/sources.yaml")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            from newsarchive.demo.run import run_demo
+
+            return run_demo(args.archive, args.sources, dict(_setting(s) for s in args.set))
+        if args.command == "schema":
+            from newsarchive.schema import article_schema
+
+            print(json.dumps(article_schema(), indent=2))
+            return 0
+        if args.command == "rebuild-json":
+            from newsarchive.warc.reader import iter_article_json
+
+            for line in iter_article_json(args.warcs):
+                sys.stdout.write(line + "\n")
+            return 0
+        if args.command == "check-sources":
+            from newsarchive.config import load_sources
+
+            for source in load_sources(args.path).sources:
+                print(f"{source.name}: {len(source.feeds)} feeds, {len(source.sitemaps)} sitemaps, {len(source.urls)} urls")
+            return 0
+    except ConfigError as exc:
+        print(f"newsarchive: {exc}", file=sys.stderr)
+        return 2
+    raise AssertionError(args.command)
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise SystemExit(f"newsarchive: -s expects NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def configure_scrapy_environment() -> None:
+    """What ``scrapy crawl`` finds through scrapy.cfg, for in-process crawls run from anywhere."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newsarchive.settings")
+    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")

@@ -1,0 +1,62 @@
+"""``newsarchive demo``: serve the demo web on 127.0.0.1, crawl it with ``news``, report."""
+
+from __future__ import annotations
+
+
+from newsarchive.cli import configure_scrapy_environment
+from newsarchive.config import load_sources
+from newsarchive.demo.server import DEMO_PORTS, MultiSiteServer, demo_sites
+from newsarchive.layout import ArchiveLayout
+from newsarchive.stats import stat_key
+
+
+def run_demo(archive: str, sources: str, settings: dict[str, str]) -> int:
+    load_sources(sources)  # a bad file fails here, before any server starts
+    configure_scrapy_environment()
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    project = get_project_settings()
+    project.set("ARCHIVE_URI", archive, "cmdline")
+    project.set("LOG_LEVEL", "WARNING", "cmdline")
+    project.setdict(settings, "cmdline")
+    with MultiSiteServer(demo_sites(), ports=DEMO_PORTS) as web:
+        print(f"Demo web: {', '.join(f'{name} {web.url(name)}' for name in web.sites)}")
+        process = CrawlerProcess(project)
+        crawler = process.create_crawler("news")
+        process.crawl(crawler, sources=sources)
+        process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    print(report(stats, ArchiveLayout.from_uri(archive)))
+    return 0 if stats.get("finish_reason") == "finished" else 1
+
+
+def report(stats: dict[str, object], layout: ArchiveLayout) -> str:
+    """What the demo crawl produced, where it is, and how to look at it."""
+
+    def n(key: str) -> int:
+        return int(stats.get(key, 0) or 0)  # type: ignore[call-overload]
+
+    warcs = sorted(layout.warc_dir.glob("*.warc.gz"))
+    jsons = sorted(layout.json_dir.glob("*.jsonl"))
+    lines = [
+        "",
+        f"Crawl {stats.get('finish_reason')}: {n('downloader/response_count')} responses "
+        f"({n('downloader/response_bytes') / 1e3:.0f} kB)",
+        f"WARC: {n(stat_key('warc', 'records'))} records, {n(stat_key('warc', 'bytes')) / 1e3:.0f} kB "
+        f"written this run; {len(warcs)} files in {layout.warc_dir}",
+        f"Articles: {n(stat_key('extract', 'articles'))} extracted this run, "
+        f"{n(stat_key('extract', 'non_articles')) + n(stat_key('spider', 'articles', 'not_html'))} pages "
+        f"without article, {n(stat_key('seen', 'skipped'))} skipped as already archived",
+        f"JSON: {', '.join(str(p) for p in jsons[-1:]) or 'none'}"
+        + (f" (and {len(jsons) - 1} earlier runs)" if len(jsons) > 1 else ""),
+        "",
+        "Replay the capture (pywb, in its own virtualenv):",
+        "  python -m venv .pywb && .pywb/bin/pip install pywb",
+        "  .pywb/bin/wb-manager init demo",
+        f"  .pywb/bin/wb-manager add demo {layout.warc_dir}/*.warc.gz",
+        "  .pywb/bin/wayback -b 127.0.0.1 -p 8080   # then open http://127.0.0.1:8080/demo/",
+        f"Or open the WARC files in https://replayweb.page; rebuild the JSON from them with"
+        f" `newsarchive rebuild-json {layout.warc_dir}`.",
+    ]
+    return "\n".join(lines)

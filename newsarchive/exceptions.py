@@ -1,0 +1,22 @@
+"""Errors newsarchive raises on purpose.
+
+::
+
+    NewsarchiveError
+     ├── ConfigError        a sources file is missing, malformed or invalid
+     └── WarcWriteError     a WARC record could not be written (the file was rolled back)
+"""
+
+from __future__ import annotations
+
+
+class NewsarchiveError(Exception):
+    """Base of every error newsarchive raises on purpose."""
+
+
+class ConfigError(NewsarchiveError):
+    """A sources file is missing, malformed or invalid; the message names file, source and key."""
+
+
+class WarcWriteError(NewsarchiveError):
+    """A WARC record could not be written; the file was cut back to its last complete record."""

@@ -1,0 +1,59 @@
+"""Scrapy project settings: polite defaults, and every newsarchive setting with its default.
+
+Override any of them with ``-s NAME=VALUE``; docs/settings.md explains each one.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Offline-safe: tldextract (used by cookie handling) must not fetch the public suffix list.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+ADDONS = {"newsarchive.addon.Addon": 0}
+
+# --- newsarchive ---------------------------------------------------------------------------
+ARCHIVE_URI = "./archive"  # warc/, json/ and state/ live here
+ARCHIVE_CONTACT = ""  # URL or e-mail for site owners; goes into the User-Agent and warcinfo
+ARCHIVE_OPERATOR = ""  # who runs the crawl; goes into warcinfo
+ARCHIVE_RECRAWL = False  # True: fetch articles again even when already archived
+
+EXTRACT_ENABLED = True
+EXTRACT_FOCUS = "balanced"  # trafilatura: balanced | precision | recall
+EXTRACT_MIN_TEXT_LENGTH = 250  # characters; shorter extractions are not articles
+EXTRACT_TARGET_LANGUAGE = ""  # e.g. "en": drop articles detected in another language
+EXTRACT_TIMEOUT = 30.0  # seconds per page before its worker is killed
+EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
+
+WARC_ENABLED = True
+WARC_GZIP_LEVEL = 6  # 1-9 (0: uncompressed .warc); bodies that came gzip-encoded stay as sent
+WARC_KEEP_COOKIES = False  # True keeps Cookie / Set-Cookie headers in request/response records
+WARC_MAX_SIZE = 1024**3  # bytes; a file is closed and a new one started past this size
+WARC_PREFIX = "newsarchive"
+
+# --- polite crawling -----------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # bigger bodies are archived truncated (WARC-Truncated)
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+# A connection lost mid-body still gives a response: archived with WARC-Truncated: disconnect.
+DOWNLOAD_FAIL_ON_DATALOSS = False
+# No zstd: pywb cannot replay zstd bodies in rewriting mode (Scrapy 2.19 offers it by default).
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": "gzip, deflate, br",
+}
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 10
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

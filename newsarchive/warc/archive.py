@@ -1,0 +1,139 @@
+"""The crawl's WARC archive: one writer per crawl, shared by the capture middleware and the
+text pipeline, closed (and its files renamed) on ``spider_closed``, whatever the close reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from importlib.metadata import version
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from newsarchive import __version__
+from newsarchive.exceptions import WarcWriteError
+from newsarchive.layout import ArchiveLayout
+from newsarchive.stats import stat_key
+from newsarchive.warc.records import HeaderPolicy, HttpExchange, RecordFactory
+from newsarchive.warc.writer import RecordLocation, RotatingWarcWriter
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+    from scrapy.spiders import Spider
+    from scrapy.statscollectors import StatsCollector
+    from warcio.recordloader import ArcWarcRecord
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WarcConfig:
+    """Every ``WARC_*`` setting, read and checked once."""
+
+    directory: Path
+    prefix: str
+    max_size: int
+    gzip_level: int
+    keep_cookies: bool
+    info: dict[str, str]
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> WarcConfig:
+        layout = ArchiveLayout.from_uri(settings["ARCHIVE_URI"])
+        max_size = settings.getint("WARC_MAX_SIZE")
+        if max_size <= 0:
+            raise NotConfigured(f"WARC_MAX_SIZE must be a positive number of bytes, got {max_size}")
+        level = settings.getint("WARC_GZIP_LEVEL")
+        if not 0 <= level <= 9:
+            raise NotConfigured(f"WARC_GZIP_LEVEL must be 0 (uncompressed .warc) to 9, got {level}")
+        return cls(
+            directory=layout.warc_dir,
+            prefix=settings["WARC_PREFIX"],
+            max_size=max_size,
+            gzip_level=level,
+            keep_cookies=settings.getbool("WARC_KEEP_COOKIES"),
+            info=warcinfo_fields(settings),
+        )
+
+
+def warcinfo_fields(settings: BaseSettings) -> dict[str, str]:
+    """The ``warcinfo`` block: software, host, robots policy, operator and contact."""
+    fields = {
+        "software": (
+            f"newsarchive/{__version__} (Scrapy/{scrapy.__version__}; "
+            f"warcio/{version('warcio')}; Python/{platform.python_version()})"
+        ),
+        "hostname": socket.gethostname(),
+        "http-header-user-agent": settings["USER_AGENT"],
+        "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+        "isPartOf": settings["BOT_NAME"],
+        "description": (
+            "HTTP exchanges as received: bodies still content-encoded; chunked framing removed "
+            "by the client (Transfer-Encoding renamed X-Crawler-Transfer-Encoding, "
+            "Content-Length set to the stored length); header names title-cased; "
+            + ("cookies kept" if settings.getbool("WARC_KEEP_COOKIES") else "Cookie and Set-Cookie removed")
+            + "; Authorization removed."
+        ),
+    }
+    for key, setting in (("operator", "ARCHIVE_OPERATOR"), ("contact", "ARCHIVE_CONTACT")):
+        if settings[setting]:
+            fields[key] = settings[setting]
+    return fields
+
+
+class WarcArchive:
+    """Scrapy extension owning the crawl's :class:`RotatingWarcWriter`."""
+
+    def __init__(self, writer: RotatingWarcWriter, stats: StatsCollector) -> None:
+        self.writer = writer
+        self.factory = writer.factory
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("WARC_ENABLED"):
+            raise NotConfigured("WARC_ENABLED is False")
+        config = WarcConfig.from_settings(crawler.settings)
+        writer = RotatingWarcWriter(
+            config.directory,
+            factory=RecordFactory(HeaderPolicy(keep_cookies=config.keep_cookies)),
+            info=config.info,
+            prefix=config.prefix,
+            max_size=config.max_size,
+            gzip_level=config.gzip_level,
+        )
+        archive = cls(writer, crawler.stats)
+        crawler.signals.connect(archive.spider_closed, signal=signals.spider_closed)
+        return archive
+
+    def write_exchange(self, exchange: HttpExchange) -> RecordLocation:
+        """Archive a request/response pair; return the response record's location."""
+        request, response = self.factory.exchange(exchange)
+        return self.write(request, response)[1]
+
+    def write(self, *records: ArcWarcRecord) -> list[RecordLocation]:
+        """Append records (contiguously, in one file); raises WarcWriteError after rolling back."""
+        try:
+            locations = self.writer.write(*records)
+        except WarcWriteError:
+            self.stats.inc_value(stat_key("warc", "errors"))
+            raise
+        for record, location in zip(records, locations, strict=True):
+            self.stats.inc_value(stat_key("warc", "records"))
+            self.stats.inc_value(stat_key("warc", "records", record.rec_type))
+            self.stats.inc_value(stat_key("warc", "bytes"), location.length)
+        return locations
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        files = self.writer.close()
+        self.stats.set_value(stat_key("warc", "files"), len(files))
+        self.stats.set_value(stat_key("warc", "directory"), str(self.writer.directory))

@@ -1,0 +1,1 @@
+"""newsarchive's item pipelines: extraction, then the article's WARC record."""

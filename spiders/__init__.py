@@ -1,0 +1,1 @@
+"""newsarchive's spiders: ``feeds``, ``sitemaps``, ``urls`` and ``news`` (all three kinds)."""

@@ -1,0 +1,73 @@
+"""Fixtures shared by the tests: paths to ../shared, real crawl subprocesses."""
+
+from __future__ import annotations
+
+import os
+
+# Offline: tldextract (cookie handling) must not try to download the public suffix list.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """../shared (seeds and corpora). CI always has it; elsewhere its absence is said, loudly."""
+    if not (SHARED / "corpora").is_dir():
+        message = f"these tests need {SHARED} (seeds and corpora of real pages), which is missing"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return SHARED
+
+
+@dataclass
+class CrawlResult:
+    """A finished ``scrapy crawl`` subprocess and the stats it left in the archive."""
+
+    returncode: int
+    log: str
+    stats: dict[str, object]
+
+    def stat(self, key: str) -> int:
+        return int(self.stats.get(key, 0) or 0)  # type: ignore[call-overload]
+
+
+def crawl_command(spider: str, archive: Path, *args: str, settings: dict[str, object] | None = None) -> list[str]:
+    command = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"ARCHIVE_URI={archive}"]
+    for name, value in {"EXTRACT_WORKERS": 1, "AUTOTHROTTLE_ENABLED": False, **(settings or {})}.items():
+        command += ["-s", f"{name}={value}"]
+    for arg in args:
+        command += ["-a", arg]
+    return command
+
+
+def run_crawl(
+    spider: str, archive: Path, *args: str, settings: dict[str, object] | None = None, timeout: float = 300
+) -> CrawlResult:
+    """Run a real ``scrapy crawl`` from the repository root; return its log and run stats."""
+    before = set(_runs(archive))
+    done = subprocess.run(
+        crawl_command(spider, archive, *args, settings=settings),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    new = sorted(set(_runs(archive)) - before)
+    stats = json.loads(new[-1].read_text()) if new else {}
+    return CrawlResult(done.returncode, done.stderr, stats)
+
+
+def _runs(archive: Path) -> list[Path]:
+    return list((archive / "state" / "runs").glob("*.json"))
