@@ -1,0 +1,62 @@
+"""`make demo`: the demo web is crawled into an archive, every story copy becomes an article."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from newsarchive.demo.server import DEMO_PORTS, SITES_DIR
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e
+
+
+def demo_url(path: str) -> str:
+    site, _, rest = path.partition("/")
+    return f"http://127.0.0.1:{DEMO_PORTS[site]}/{rest}"
+
+
+def run_demo(archive: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "newsarchive", "demo", "--archive", str(archive), "-s", "EXTRACT_WORKERS=1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_demo_yaml_points_at_the_demo_web() -> None:
+    """config/demo.yaml names every demo site, on the ports the demo server uses."""
+    config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    urls = [u for s in config["sources"] for key in ("feeds", "sitemaps", "urls") for u in s.get(key, [])]
+    ports = [int(m[1]) for u in urls if (m := re.match(r"http://127\.0\.0\.1:(\d+)/", u))]
+    assert len(ports) == len(urls) and set(ports) == set(DEMO_PORTS.values())
+
+
+def test_demo_crawls_every_copy_and_reruns_quietly(tmp_path: Path) -> None:
+    """The demo archives and extracts every original and copy; a rerun fetches no article again."""
+    archive = tmp_path / "archive"
+    first = run_demo(archive)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Crawl finished" in first.stdout and "wb-manager add demo" in first.stdout
+    records = int(re.search(r"WARC: (\d+) records", first.stdout)[1])  # type: ignore[index]
+    assert records > 60
+    expected = json.loads((SITES_DIR / "expected.json").read_text())
+    lines = [json.loads(line) for f in (archive / "json").glob("*.jsonl") for line in f.read_text().splitlines()]
+    extracted = {line["url"] for line in lines}
+    for copy in expected["copies"]:
+        assert demo_url(copy["copy"]) in extracted
+        if copy["original"].startswith("herald/"):
+            assert demo_url(copy["original"]) in extracted
+    second = run_demo(archive)
+    assert second.returncode == 0
+    assert re.search(r"Articles: 0 extracted this run, \d+ pages without article, (\d+) skipped", second.stdout)
+    assert int(re.search(r"(\d+) skipped as already archived", second.stdout)[1]) >= len(extracted)  # type: ignore[index]
