@@ -146,6 +146,10 @@ class SourceSpider(scrapy.Spider):
         if is_truncated(response):
             self.count("articles", "truncated")
             return
+        if "cached" in response.flags:
+            self.count("articles", "cached")
+            logger.debug("Not extracting %s: served from HTTPCACHE, archived by an earlier run", response.url)
+            return
         location = response.meta.get(meta.WARC_LOCATION)
         if location is None:
             self.count("articles", "unarchived")
