@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,27 +38,50 @@ FAILURE_STATS = (
     stat_key("extract", "timeouts"),
     stat_key("spider", "articles", "download_error"),
     stat_key("spider", "feeds", "malformed"),
+    stat_key("spider", "feeds", "not_found"),
     stat_key("spider", "sitemaps", "invalid"),
     stat_key("warc", "errors"),
 )
 
 
+@dataclass(frozen=True)
+class RunCounts:
+    """The figures people ask about after a run, added up from its stats."""
+
+    responses: int
+    warc_records: int
+    warc_bytes: int
+    warc_files: int
+    articles: int
+    non_articles: int
+    skipped: int
+    failures: int
+
+    @classmethod
+    def from_stats(cls, stats: dict[str, object]) -> RunCounts:
+        def n(*keys: str) -> int:
+            return sum(int(stats.get(key, 0) or 0) for key in keys)  # type: ignore[call-overload]
+
+        return cls(
+            responses=n("downloader/response_count") - n("httpcache/hit"),
+            warc_records=n(stat_key("warc", "records")),
+            warc_bytes=n(stat_key("warc", "bytes")),
+            warc_files=n(stat_key("warc", "files")),
+            articles=n(stat_key("extract", "articles")),
+            non_articles=n(*NON_ARTICLE_STATS),
+            skipped=n(stat_key("seen", "skipped")),
+            failures=n(*FAILURE_STATS),
+        )
+
+
 def summarize(stats: dict[str, object], reason: str) -> str:
     """``stats`` of a finished crawl as one line for people."""
-
-    def n(key: str) -> int:
-        return int(stats.get(key, 0) or 0)  # type: ignore[call-overload]
-
-    pages = n("downloader/response_count") - n("httpcache/hit")
+    c = RunCounts.from_stats(stats)
     return (
-        f"newsarchive run {reason}: {pages} responses, "
-        f"{n(stat_key('warc', 'records'))} WARC records "
-        f"({n(stat_key('warc', 'bytes')) / 1e6:.1f} MB in {n(stat_key('warc', 'files'))} files), "
-        f"{n(stat_key('extract', 'articles'))} articles, "
-        f"{sum(n(k) for k in NON_ARTICLE_STATS)} pages without article, "
-        f"{n(stat_key('seen', 'skipped'))} skipped as already archived, "
-        f"{sum(n(k) for k in FAILURE_STATS)} failures; "
-        f"WARC files in {stats.get(stat_key('warc', 'directory'), '-')}"
+        f"newsarchive run {reason}: {c.responses} responses, {c.warc_records} WARC records "
+        f"({c.warc_bytes / 1e6:.1f} MB in {c.warc_files} files), {c.articles} articles, "
+        f"{c.non_articles} pages without article, {c.skipped} skipped as already archived, "
+        f"{c.failures} failures; WARC files in {stats.get(stat_key('warc', 'directory'), '-')}"
     )
 
 

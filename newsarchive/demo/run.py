@@ -7,7 +7,7 @@ from newsarchive.cli import configure_scrapy_environment
 from newsarchive.config import load_sources
 from newsarchive.demo.server import DEMO_PORTS, MultiSiteServer, demo_sites
 from newsarchive.layout import ArchiveLayout
-from newsarchive.stats import stat_key
+from newsarchive.summary import RunCounts
 
 
 def run_demo(archive: str, sources: str, settings: dict[str, str]) -> int:
@@ -33,21 +33,16 @@ def run_demo(archive: str, sources: str, settings: dict[str, str]) -> int:
 
 def report(stats: dict[str, object], layout: ArchiveLayout) -> str:
     """What the demo crawl produced, where it is, and how to look at it."""
-
-    def n(key: str) -> int:
-        return int(stats.get(key, 0) or 0)  # type: ignore[call-overload]
-
+    counts = RunCounts.from_stats(stats)
     warcs = sorted(layout.warc_dir.glob("*.warc.gz"))
     jsons = sorted(layout.json_dir.glob("*.jsonl"))
     lines = [
         "",
-        f"Crawl {stats.get('finish_reason')}: {n('downloader/response_count')} responses "
-        f"({n('downloader/response_bytes') / 1e3:.0f} kB)",
-        f"WARC: {n(stat_key('warc', 'records'))} records, {n(stat_key('warc', 'bytes')) / 1e3:.0f} kB "
-        f"written this run; {len(warcs)} files in {layout.warc_dir}",
-        f"Articles: {n(stat_key('extract', 'articles'))} extracted this run, "
-        f"{n(stat_key('extract', 'non_articles')) + n(stat_key('spider', 'articles', 'not_html'))} pages "
-        f"without article, {n(stat_key('seen', 'skipped'))} skipped as already archived",
+        f"Crawl {stats.get('finish_reason')}: {counts.responses} responses, {counts.failures} failures",
+        f"WARC: {counts.warc_records} records, {counts.warc_bytes / 1e3:.0f} kB written this run; "
+        f"{len(warcs)} files in {layout.warc_dir}",
+        f"Articles: {counts.articles} extracted this run, {counts.non_articles} pages without article, "
+        f"{counts.skipped} skipped as already archived",
         f"JSON: {', '.join(str(p) for p in jsons[-1:]) or 'none'}"
         + (f" (and {len(jsons) - 1} earlier runs)" if len(jsons) > 1 else ""),
         "",
@@ -56,7 +51,7 @@ def report(stats: dict[str, object], layout: ArchiveLayout) -> str:
         "  .pywb/bin/wb-manager init demo",
         f"  .pywb/bin/wb-manager add demo {layout.warc_dir}/*.warc.gz",
         "  .pywb/bin/wayback -b 127.0.0.1 -p 8080   # then open http://127.0.0.1:8080/demo/",
-        f"Or open the WARC files in https://replayweb.page; rebuild the JSON from them with"
+        "Or open the WARC files in https://replayweb.page; rebuild the JSON from them with"
         f" `newsarchive rebuild-json {layout.warc_dir}`.",
     ]
     return "\n".join(lines)
