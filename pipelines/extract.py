@@ -67,27 +67,31 @@ class ExtractPipeline:
     async def process_item(self, item: object) -> object:
         if not isinstance(item, PageCapture):
             return item
-        assert self.pool is not None
-        future = self.pool.schedule(extract_in_worker, args=(item.html, item.url), timeout=self.config.timeout)
-        try:
-            fields, seconds = await asyncio.wrap_future(future)
-        except FutureTimeoutError:
-            self._failed("timeouts", item, f"took over EXTRACT_TIMEOUT={self.config.timeout:g}s")
-        except ProcessExpired as exc:
-            self._failed("errors", item, f"worker died ({exc})")
-        except Exception as exc:  # noqa: BLE001 - any trafilatura failure is one page's problem
-            self._failed("errors", item, f"{type(exc).__name__}: {exc}")
-        self.stats.inc_value(stat_key("extract", "seconds"), seconds)
+        fields = await self._extract(item)
         if fields is None:
             self.stats.inc_value(stat_key("extract", "non_articles"))
             raise DropItem(f"No article text in {item.url} (archived only)", log_level="DEBUG")
         self.stats.inc_value(stat_key("extract", "articles"))
         return _article(item, fields)
 
-    def _failed(self, kind: str, item: PageCapture, why: str) -> None:
+    async def _extract(self, page: PageCapture) -> dict[str, object] | None:
+        """Article fields from a worker; DropItem (counted, logged) when the worker fails."""
+        assert self.pool is not None
+        future = self.pool.schedule(extract_in_worker, args=(page.html, page.url), timeout=self.config.timeout)
+        try:
+            fields, seconds = await asyncio.wrap_future(future)
+        except FutureTimeoutError:
+            kind, why = "timeouts", f"took over EXTRACT_TIMEOUT={self.config.timeout:g}s"
+        except ProcessExpired as exc:
+            kind, why = "errors", f"worker died ({exc})"
+        except Exception as exc:  # noqa: BLE001 - any trafilatura failure is one page's problem
+            kind, why = "errors", f"{type(exc).__name__}: {exc}"
+        else:
+            self.stats.inc_value(stat_key("extract", "seconds"), seconds)
+            return fields
         self.stats.inc_value(stat_key("extract", kind))
-        logger.error("Extraction failed for %s: %s (archived, no JSON line)", item.url, why)
-        raise DropItem(f"Extraction failed for {item.url}: {why}", log_level="DEBUG")
+        logger.error("Extraction failed for %s: %s (archived, no JSON line)", page.url, why)
+        raise DropItem(f"Extraction failed for {page.url}: {why}", log_level="DEBUG")
 
     def close_spider(self) -> None:
         # Every item has finished by now (the scraper waits for them), so this does not wait.

@@ -44,9 +44,13 @@ class SourceSpider(scrapy.Spider):
         return load_sources(path).select(name)
 
     async def start(self) -> AsyncIterator[Any]:
+        started = 0
         for source in self.sources:
             for request in self.requests_for(source):
+                started += 1
                 yield request
+        if not started:
+            logger.warning("Nothing to crawl: no selected source has any %s", " or ".join(self.kinds))
 
     def requests_for(self, source: Source) -> Iterable[Request]:
         if "urls" in self.kinds:

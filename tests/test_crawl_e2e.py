@@ -150,7 +150,8 @@ def test_payloads_are_the_bytes_sent(crawled: Crawled) -> None:
     web = crawled.web
     for name, site in web.sites.items():  # type: ignore[attr-defined]
         for path, resource in site.resources.items():
-            body = resource.body if resource.content_type == "application/pdf" else web.expand(resource.body)  # type: ignore[attr-defined]
+            binary = resource.content_type == "application/pdf" or path.endswith("binary.html")
+            body = resource.body if binary else web.expand(resource.body)  # type: ignore[attr-defined]
             gzipped = resource.encoding == "gzip" or resource.gzip_file
             sent[web.url(name, path)] = gzip.compress(body, mtime=0) if gzipped else body  # type: ignore[attr-defined]
     checked = 0
@@ -271,7 +272,7 @@ def test_no_cookie_values_archived(crawled: Crawled) -> None:
 
 
 def test_bad_input_is_counted_not_fatal(crawled: Crawled) -> None:
-    """A malformed feed, a dead link, a PDF, a cut body, a huge body and a loop are counted."""
+    """Malformed feed, dead link, PDF, binary page, cut body, huge body, loop: counted, logged."""
     stats = crawled.feeds
     assert stats.stat("newsarchive/spider/feeds/malformed") == 1
     assert stats.stat("newsarchive/spider/articles/http_error") == 1
@@ -279,6 +280,7 @@ def test_bad_input_is_counted_not_fatal(crawled: Crawled) -> None:
     assert stats.stat("newsarchive/warc/truncated/length") == 1
     assert stats.stat("newsarchive/warc/truncated/disconnect") == 1
     assert stats.stat("newsarchive/redirects/loops") == 1
+    assert stats.stat("newsarchive/extract/non_articles") == 1  # the binary page
     assert "No entries in feed" in stats.log and "broken.xml" in stats.log
     assert "Redirect loop:" in stats.log
 

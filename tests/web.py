@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import html
 import json
+import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -36,6 +37,8 @@ ARTICLES = {
     "/articles/huge.html": "over DOWNLOAD_MAXSIZE",
     "/articles/cut.html": "connection closed mid-body",
     "/articles/cookie.html": "sets a cookie",
+    "/articles/broken.html": "broken HTML (cut mid-tag, stray closing tags, NUL bytes)",
+    "/articles/binary.html": "random bytes labelled text/html",
 }
 EXTRACTABLE = {
     "/articles/plain.html",
@@ -48,6 +51,7 @@ EXTRACTABLE = {
     "/articles/news-sitemap.html",
     "/articles/gz-sitemap.html",
     "/2026/repost.html",
+    "/articles/broken.html",
 }
 """Final paths of the pages that must become JSON lines after feeds + sitemaps runs."""
 CP1252_PHRASE = "Café owners paid £1,200 — “a fair price”, they said"
@@ -113,8 +117,9 @@ def _rss(items: list[tuple[str, str, datetime | None]]) -> bytes:
 def build_web(shared: Path) -> MultiSiteServer:
     """The two test sites (not started)."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    pages = aeb_pages(shared, 8)
-    plain, gzipped, chunked, moved, cookie, atom_only, news_sitemap, gz_sitemap = pages
+    pages = aeb_pages(shared, 9)
+    plain, gzipped, chunked, moved, cookie, atom_only, news_sitemap, gz_sitemap, long_page = pages
+    broken = long_page[: len(long_page) // 2] + b'<div class="x" <p>unclosed <b>bold <table><td>' + b"</div>" * 20 + b"\x00\x01"
     repost_title, repost = seed_page(shared, "001_d361b31e3d4f5faf.txt", "Coastal Reads")
     cp1252 = (
         '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
@@ -195,6 +200,8 @@ def build_web(shared: Path) -> MultiSiteServer:
             "/articles/huge.html": Resource(b"<html><body>" + b"<p>filler text</p>" * (MAXSIZE // 10) + b"</body></html>"),
             "/articles/cut.html": Resource(plain, cut_after=2000),
             "/articles/cookie.html": Resource(cookie, headers=[("Set-Cookie", f"{SECRET_COOKIE}; Path=/")]),
+            "/articles/broken.html": Resource(broken),
+            "/articles/binary.html": Resource(random.Random(0).randbytes(50_000)),
             "/articles/atom-only.html": Resource(atom_only),
             "/articles/news-sitemap.html": Resource(news_sitemap),
             "/articles/gz-sitemap.html": Resource(gz_sitemap, chunked=True, encoding="gzip"),
