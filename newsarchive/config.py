@@ -75,8 +75,14 @@ class _LinedDict(dict):  # type: ignore[type-arg]
     line: int
 
 
+class _LinedList(list):  # type: ignore[type-arg]
+    """A sequence that remembers the line of each of its items, for error messages."""
+
+    lines: list[int]
+
+
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader whose mappings are :class:`_LinedDict`."""
+    """A safe loader whose mappings and sequences remember their lines."""
 
 
 def _construct_lined_map(loader: _LineLoader, node: yaml.MappingNode) -> Any:
@@ -89,7 +95,15 @@ def _construct_lined_map(loader: _LineLoader, node: yaml.MappingNode) -> Any:
     }
 
 
+def _construct_lined_list(loader: _LineLoader, node: yaml.SequenceNode) -> Any:
+    sequence = _LinedList()
+    yield sequence
+    sequence.extend(loader.construct_sequence(node, deep=True))
+    sequence.lines = [item.start_mark.line + 1 for item in node.value]
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_lined_map)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_lined_list)
 
 
 def load_sources(path: str | Path) -> SourcesConfig:
@@ -118,21 +132,21 @@ def _parse_document(path: Path, data: Any) -> tuple[Source, ...]:
     entries = data.get("sources")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}:{_line(data, 'sources')}: 'sources' must be a non-empty list")
-    sources = [_parse_source(path, i, entry) for i, entry in enumerate(entries, 1)]
+    sources = [_parse_source(path, i, entry, entries.lines[i - 1]) for i, entry in enumerate(entries, 1)]
     seen: dict[str, int] = {}
     for i, source in enumerate(sources, 1):
         if source.name in seen:
             raise ConfigError(
-                f"{path}: source {source.name!r} (#{i}): key 'name': "
+                f"{path}:{_line(entries[i - 1], 'name')}: source {source.name!r} (#{i}): key 'name': "
                 f"duplicate of source #{seen[source.name]}"
             )
         seen[source.name] = i
     return tuple(sources)
 
 
-def _parse_source(path: Path, index: int, entry: Any) -> Source:
+def _parse_source(path: Path, index: int, entry: Any, line: int) -> Source:
     if not isinstance(entry, dict):
-        raise ConfigError(f"{path}: source #{index}: expected a mapping, got {_kind(entry)}")
+        raise ConfigError(f"{path}:{line}: source #{index}: expected a mapping, got {_kind(entry)}")
     name = entry.get("name")
     label = f"source {name!r}" if isinstance(name, str) else f"source #{index}"
 
@@ -147,13 +161,13 @@ def _parse_source(path: Path, index: int, entry: Any) -> Source:
         raise ConfigError(
             f"{path}:{entry.line}: {label}: needs at least one of 'feeds', 'sitemaps', 'urls'"
         )
-    domains = _string_list(entry, "allowed_domains", fail)
+    domains = [d.lower().rstrip(".") for d in _string_list(entry, "allowed_domains", fail)]
     for domain in domains:
         if not _DOMAIN.match(domain):
             raise fail("allowed_domains", f"{domain!r} is not a domain name")
     return Source(
         name=name,
-        allowed_domains=tuple(d.lower().rstrip(".") for d in domains),
+        allowed_domains=tuple(domains),
         max_age=_duration(entry, "max_age", fail),
         **{key: tuple(urls) for key, urls in lists.items()},
     )
@@ -183,8 +197,11 @@ def _string_list(entry: dict[str, Any], key: str, fail: Any) -> list[str]:
     value = entry.get(key, [])
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+    if not isinstance(value, list):
         raise fail(key, f"expected a list of strings, got {_kind(value)}")
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise fail(key, f"expected a list of strings, found {_kind(item)} {item!r} in it")
     return [v.strip() for v in value]
 
 
@@ -214,4 +231,10 @@ def _line(mapping: Any, key: str) -> int | str:
 
 
 def _kind(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
+    if value is None:
+        return "nothing"
+    kinds = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (dict, "a mapping"), (list, "a list"), (str, "a string"))
+    for kind, name in kinds:
+        if isinstance(value, kind):
+            return name
+    return f"a {type(value).__name__}"

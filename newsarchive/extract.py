@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,12 @@ class ExtractConfig:
             raise ValueError(f"EXTRACT_FOCUS must be one of {', '.join(FOCUS_CHOICES)}, got {self.focus!r}")
         if self.timeout <= 0:
             raise ValueError(f"EXTRACT_TIMEOUT must be positive, got {self.timeout}")
+        if self.target_language is not None and not re.fullmatch(r"[a-z]{2}", self.target_language):
+            raise ValueError(
+                f"EXTRACT_TARGET_LANGUAGE must be a lower-case ISO 639-1 code such as 'en', got {self.target_language!r}"
+            )
+        if self.min_text_length < 1:
+            raise ValueError(f"EXTRACT_MIN_TEXT_LENGTH must be at least 1, got {self.min_text_length}")
         if self.workers < 0:
             raise ValueError(f"EXTRACT_WORKERS must be 0 (one per core) or more, got {self.workers}")
 
@@ -62,7 +69,7 @@ class ArticleExtractor:
             recall=config.focus == "recall",
             lang=config.target_language,
         )
-        self._min_text_length = max(1, config.min_text_length)
+        self._min_text_length = config.min_text_length
 
     def extract(self, html: str, url: str) -> dict[str, Any] | None:
         """Article fields of ``html`` fetched from ``url``, or None when it holds no article."""

@@ -7,9 +7,11 @@ Scrapy's ``Sitemap`` keeps only the direct text children of ``<url>``, so the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from lxml import etree
+
+from newsarchive.dates import parse_w3c_date
 
 
 @dataclass(frozen=True)
@@ -55,19 +57,6 @@ def sitemap_entry_info(body: bytes) -> dict[str, EntryInfo]:
             news_language=_text(news_fields.get("language")),
         )
     return info
-
-
-def parse_w3c_date(value: str | None) -> datetime | None:
-    """A W3C datetime (``2026-11-20``, ``2026-11-20T08:15:00Z``…) as an aware UTC datetime."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def _local(element: etree._Element) -> str:

@@ -12,7 +12,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.httpobj import urlparse_cached
 
 from newsarchive import meta
-from newsarchive.config import DEFAULT_SOURCES_PATH, Source, load_sources
+from newsarchive.config import DEFAULT_SOURCES_PATH, Source, load_sources, validate_url
 from newsarchive.feeds import FEED_LINK_TYPES, parse_feed
 from newsarchive.items import PageCapture
 from newsarchive.stats import stat_key
@@ -128,6 +128,10 @@ class SourceSpider(scrapy.Spider):
         return True
 
     def article_request(self, url: str, source: Source, hints: dict[str, str] | None = None) -> Request | None:
+        if problem := validate_url(url):
+            self.count("articles", "bad_url")
+            logger.warning("Skipping an entry of source %r: %s", source.name, problem)
+            return None
         request = Request(
             url,
             callback=self.parse_article,

@@ -7,12 +7,14 @@ fields as hints, and the ``max_age`` window on publication date or lastmod.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy.http import Request, Response
 from scrapy.spiders import SitemapSpider
 
 from newsarchive import meta
+from newsarchive.config import validate_url
 from newsarchive.sitemaps import EntryInfo, sitemap_entry_info
 from spiders.base import SourceSpider
 
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from newsarchive.config import Source
+
+logger = logging.getLogger(__name__)
 
 
 class SitemapsSpider(SourceSpider, SitemapSpider):
@@ -34,6 +38,16 @@ class SitemapsSpider(SourceSpider, SitemapSpider):
         if "sitemaps" in self.kinds:
             for url in source.sitemaps:
                 yield Request(url, callback=self._parse_sitemap, meta={meta.SOURCE: source.name})
+
+    def sitemap_filter(self, entries: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+        """Leave out entries whose URL cannot be requested (Scrapy would fail the whole sitemap)."""
+        for entry in entries:
+            if problem := validate_url(entry.get("loc") or ""):
+                self.count("sitemaps", "bad_urls")
+                logger.warning("Skipping a sitemap entry: %s", problem)
+                continue
+            entry["alternate"] = [url for url in entry.get("alternate", ()) if not validate_url(url)]
+            yield entry
 
     def _parse_sitemap(self, response: Response) -> Iterable[Request]:
         source = self.source_of(response)

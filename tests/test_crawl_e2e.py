@@ -281,6 +281,8 @@ def test_bad_input_is_counted_not_fatal(crawled: Crawled) -> None:
     assert stats.stat("newsarchive/warc/truncated/disconnect") == 1
     assert stats.stat("newsarchive/redirects/loops") == 1
     assert stats.stat("newsarchive/extract/non_articles") == 1  # the binary page
+    assert stats.stat("newsarchive/spider/articles/bad_url") == 1  # "http://bad host/" in a feed
+    assert crawled.sitemaps.stat("newsarchive/spider/sitemaps/bad_urls") == 1  # and in a sitemap
     assert "No entries in feed" in stats.log and "broken.xml" in stats.log
     assert "Redirect loop:" in stats.log
 

@@ -143,6 +143,8 @@ def build_web(shared: Path) -> MultiSiteServer:
                     '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
                     "<title>News (Atom)</title><id>urn:test:news</id>"
                     f"<updated>{now.isoformat()}</updated>"
+                    '<entry><title>Bad link</title><link href="http://bad host/entry.html"/>'
+                    f"<id>urn:test:0</id><updated>{now.isoformat()}</updated></entry>"
                     '<entry><title>Atom only</title><link href="{{site:news}}/articles/atom-only.html"/>'
                     f"<id>urn:test:1</id><updated>{now.isoformat()}</updated></entry>"
                     '<entry><title>Too old</title><link href="{{site:news}}/articles/too-old.html"/>'
@@ -167,6 +169,7 @@ def build_web(shared: Path) -> MultiSiteServer:
                     '<?xml version="1.0" encoding="UTF-8"?>'
                     '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
                     'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+                    "<url><loc>http://bad host/listed.html</loc></url>"
                     "<url><loc>{{site:news}}/articles/news-sitemap.html</loc><news:news><news:publication>"
                     "<news:name>News</news:name><news:language>en</news:language></news:publication>"
                     f"<news:publication_date>{now.isoformat()}</news:publication_date>"

@@ -74,7 +74,7 @@ class RecordFactory:
 
     def exchange(self, exchange: HttpExchange) -> tuple[ArcWarcRecord, ArcWarcRecord]:
         """Request and response records of one exchange, linked by WARC-Concurrent-To."""
-        uri = strip_userinfo(exchange.url)
+        uri = target_uri(exchange.url)
         date = exchange.date or self._builder.curr_warc_date()
         response_warc_headers = {"WARC-Date": date}
         if exchange.ip_address:
@@ -151,7 +151,7 @@ class RecordFactory:
     ) -> ArcWarcRecord:
         """A derived version of a response (here: the extracted article), pointing back to it."""
         return self._builder.create_warc_record(
-            strip_userinfo(uri),
+            target_uri(uri),
             "conversion",
             payload=io.BytesIO(payload),
             length=len(payload),
@@ -190,12 +190,13 @@ def host_header(url: str) -> str:
     return host if parts.port in (None, default) else f"{host}:{parts.port}"
 
 
-def strip_userinfo(url: str) -> str:
-    """``url`` without ``user:password@``: credentials never reach an archive."""
+def target_uri(url: str) -> str:
+    """``url`` as requested: no ``user:password@`` (credentials never reach an archive) and no
+    ``#fragment`` (never sent)."""
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    if "@" not in parts.netloc and not parts.fragment and not url.endswith("#"):
         return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1], fragment=""))
 
 
 def flatten_headers(items: Iterable[tuple[bytes | str, Iterable[bytes | str]]]) -> list[tuple[str, str]]:
