@@ -4,6 +4,7 @@
 
     NewsarchiveError
      ├── ConfigError        a sources file is missing, malformed or invalid
+     ├── SettingsError      a newsarchive setting has a value it cannot work with
      └── WarcWriteError     a WARC record could not be written (the file was rolled back)
 """
 
@@ -16,6 +17,11 @@ class NewsarchiveError(Exception):
 
 class ConfigError(NewsarchiveError):
     """A sources file is missing, malformed or invalid; the message names file, source and key."""
+
+
+class SettingsError(NewsarchiveError):
+    """A setting has an unusable value: the crawl does not start (rather than run without
+    archiving or extracting, as NotConfigured would make it)."""
 
 
 class WarcWriteError(NewsarchiveError):

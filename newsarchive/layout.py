@@ -7,6 +7,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from newsarchive.exceptions import SettingsError
+
 
 @dataclass(frozen=True)
 class ArchiveLayout:
@@ -21,7 +23,7 @@ class ArchiveLayout:
         if parts.scheme in ("", "file") or len(parts.scheme) == 1:  # "C:" is a drive
             path = url2pathname(parts.path) if parts.scheme == "file" else uri
             return cls(Path(path).expanduser().resolve())
-        raise ValueError(f"ARCHIVE_URI={uri!r}: unsupported scheme {parts.scheme!r} (use a local path)")
+        raise SettingsError(f"ARCHIVE_URI={uri!r}: unsupported scheme {parts.scheme!r} (use a local path)")
 
     @property
     def warc_dir(self) -> Path:

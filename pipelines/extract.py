@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pebble import ProcessExpired, ProcessPool
 from scrapy.exceptions import DropItem, NotConfigured
 
+from newsarchive.exceptions import SettingsError
 from newsarchive.extract import ExtractConfig, extract_in_worker, init_worker
 from newsarchive.items import ArticleItem, PageCapture
 from newsarchive.stats import stat_key
@@ -52,7 +53,7 @@ class ExtractPipeline:
                 min_text_length=settings.getint("EXTRACT_MIN_TEXT_LENGTH"),
             )
         except ValueError as exc:
-            raise NotConfigured(str(exc)) from exc
+            raise SettingsError(str(exc)) from exc
         return cls(config, crawler.stats)
 
     def open_spider(self) -> None:

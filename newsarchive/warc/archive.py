@@ -17,7 +17,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from newsarchive import __version__
-from newsarchive.exceptions import WarcWriteError
+from newsarchive.exceptions import SettingsError, WarcWriteError
 from newsarchive.layout import ArchiveLayout
 from newsarchive.stats import stat_key
 from newsarchive.warc.records import HeaderPolicy, HttpExchange, RecordFactory
@@ -51,10 +51,10 @@ class WarcConfig:
         layout = ArchiveLayout.from_uri(settings["ARCHIVE_URI"])
         max_size = settings.getint("WARC_MAX_SIZE")
         if max_size <= 0:
-            raise NotConfigured(f"WARC_MAX_SIZE must be a positive number of bytes, got {max_size}")
+            raise SettingsError(f"WARC_MAX_SIZE must be a positive number of bytes, got {max_size}")
         level = settings.getint("WARC_GZIP_LEVEL")
         if not 0 <= level <= 9:
-            raise NotConfigured(f"WARC_GZIP_LEVEL must be 0 (uncompressed .warc) to 9, got {level}")
+            raise SettingsError(f"WARC_GZIP_LEVEL must be 0 (uncompressed .warc) to 9, got {level}")
         return cls(
             directory=layout.warc_dir,
             prefix=settings["WARC_PREFIX"],
