@@ -10,9 +10,9 @@ import logging
 
 __version__ = "0.1.0"
 
-from newsarchive.config import Source, SourcesConfig, load_sources  # noqa: E402
-from newsarchive.exceptions import ConfigError, NewsarchiveError  # noqa: E402
-from newsarchive.items import ArticleItem, PageCapture  # noqa: E402
+from newsarchive.config import Source, SourcesConfig, load_sources
+from newsarchive.exceptions import ConfigError, NewsarchiveError
+from newsarchive.items import ArticleItem, PageCapture
 
 __all__ = [
     "ArticleItem",

@@ -46,7 +46,12 @@ class Addon:
         feeds = settings.getdict("FEEDS")
         feeds.setdefault(
             str(layout.json_dir / "%(name)s-%(time)s.jsonl"),
-            {"format": "jsonlines", "encoding": "utf-8", "item_classes": [ARTICLE_ITEM], "store_empty": False},
+            {
+                "format": "jsonlines",
+                "encoding": "utf-8",
+                "item_classes": [ARTICLE_ITEM],
+                "store_empty": False,
+            },
         )
         settings.set("FEEDS", feeds, max(settings.getpriority("FEEDS") or 0, _ADDON_PRIORITY))
         if settings.getpriority("USER_AGENT") == _DEFAULT_PRIORITY:

@@ -21,9 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="serve the bundled demo web on 127.0.0.1 and crawl it")
-    demo.add_argument("--archive", default="./archive", help="ARCHIVE_URI to crawl into (default: %(default)s)")
+    demo.add_argument(
+        "--archive", default="./archive", help="ARCHIVE_URI to crawl into (default: %(default)s)"
+    )
     demo.add_argument("--sources", default=DEMO_SOURCES, help="sources file (default: %(default)s)")
-    demo.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="a Scrapy setting")
+    demo.add_argument(
+        "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="a Scrapy setting"
+    )
 
     commands.add_parser("schema", help="print the JSON Schema of the article records")
 
@@ -54,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             from newsarchive.config import load_sources
 
             for source in load_sources(args.path).sources:
-                print(f"{source.name}: {len(source.feeds)} feeds, {len(source.sitemaps)} sitemaps, {len(source.urls)} urls")
+                print(
+                    f"{source.name}: {len(source.feeds)} feeds, {len(source.sitemaps)} sitemaps, {len(source.urls)} urls"
+                )
             return 0
     except ConfigError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)

@@ -116,7 +116,7 @@ def load_sources(path: str | Path) -> SourcesConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read sources file: {exc}") from None
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -158,9 +158,7 @@ def _parse_source(path: Path, index: int, entry: Any, line: int) -> Source:
         raise fail("name", "required; letters, digits, '.', '_' or '-' (up to 64)")
     lists = {key: _url_list(entry, key, fail) for key in URL_KEYS}
     if not any(lists.values()):
-        raise ConfigError(
-            f"{path}:{entry.line}: {label}: needs at least one of 'feeds', 'sitemaps', 'urls'"
-        )
+        raise ConfigError(f"{path}:{entry.line}: {label}: needs at least one of 'feeds', 'sitemaps', 'urls'")
     domains = [d.lower().rstrip(".") for d in _string_list(entry, "allowed_domains", fail)]
     for domain in domains:
         if not _DOMAIN.match(domain):
@@ -233,7 +231,14 @@ def _line(mapping: Any, key: str) -> int | str:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    kinds = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (dict, "a mapping"), (list, "a list"), (str, "a string"))
+    kinds = (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a number"),
+        (dict, "a mapping"),
+        (list, "a list"),
+        (str, "a string"),
+    )
     for kind, name in kinds:
         if isinstance(value, kind):
             return name

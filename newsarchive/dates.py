@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _REDUCED = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 
@@ -15,7 +15,7 @@ def parse_w3c_date(value: str | None) -> datetime | None:
     value = value.strip()
     if match := _REDUCED.match(value):
         try:
-            return datetime(int(match[1]), int(match[2] or 1), 1, tzinfo=timezone.utc)
+            return datetime(int(match[1]), int(match[2] or 1), 1, tzinfo=UTC)
         except ValueError:
             return None
     try:
@@ -23,5 +23,5 @@ def parse_w3c_date(value: str | None) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

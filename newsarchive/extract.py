@@ -100,7 +100,7 @@ _worker_extractor: ArticleExtractor | None = None
 
 def init_worker(config: ExtractConfig) -> None:
     """Pool initializer: one extractor per worker process; trafilatura's per-page log quiet."""
-    global _worker_extractor  # noqa: PLW0603 - one per process, by design
+    global _worker_extractor
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     _worker_extractor = ArticleExtractor(config)
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 import calendar
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from newsarchive.dates import parse_w3c_date
 
-FEED_LINK_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")
+FEED_LINK_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/feed+json",
+)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 
 
@@ -96,4 +101,4 @@ def _entry_date(entry: feedparser.FeedParserDict) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
         return None
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)

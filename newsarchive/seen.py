@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,7 +52,7 @@ class SeenUrls:
         return row is not None
 
     def add(self, urls: Iterable[str]) -> None:
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         self._db.executemany(
             "INSERT OR IGNORE INTO seen (url, first_archived) VALUES (?, ?)",
             [(_key(url), now) for url in urls],
@@ -93,7 +93,11 @@ class SkipArchivedMiddleware:
         raise IgnoreRequest(f"already archived: {request.url}")
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if request.meta.get(meta.ARTICLE) and 200 <= response.status < 300 and meta.WARC_LOCATION in request.meta:
+        if (
+            request.meta.get(meta.ARTICLE)
+            and 200 <= response.status < 300
+            and meta.WARC_LOCATION in request.meta
+        ):
             self.seen.add([response.url, request.url, *request.meta.get("redirect_urls", ())])
             self.stats.inc_value(stat_key("seen", "added"))
         return response

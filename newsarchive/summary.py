@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,7 +102,7 @@ class RunSummary:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = dict(self.stats.get_stats(), finish_reason=reason)
         logger.info(summarize(stats, reason))
-        started = stats.get("start_time") or datetime.now(timezone.utc)
+        started = stats.get("start_time") or datetime.now(UTC)
         path = self.runs_dir / f"{spider.name}-{started:%Y%m%dT%H%M%SZ}.json"  # type: ignore[str-format]
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)

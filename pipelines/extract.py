@@ -78,14 +78,16 @@ class ExtractPipeline:
     async def _extract(self, page: PageCapture) -> dict[str, object] | None:
         """Article fields from a worker; DropItem (counted, logged) when the worker fails."""
         assert self.pool is not None
-        future = self.pool.schedule(extract_in_worker, args=(page.html, page.url), timeout=self.config.timeout)
+        future = self.pool.schedule(
+            extract_in_worker, args=(page.html, page.url), timeout=self.config.timeout
+        )
         try:
             fields, seconds = await asyncio.wrap_future(future)
         except FutureTimeoutError:
             kind, why = "timeouts", f"took over EXTRACT_TIMEOUT={self.config.timeout:g}s"
         except ProcessExpired as exc:
             kind, why = "errors", f"worker died ({exc})"
-        except Exception as exc:  # noqa: BLE001 - any trafilatura failure is one page's problem
+        except Exception as exc:
             kind, why = "errors", f"{type(exc).__name__}: {exc}"
         else:
             self.stats.inc_value(stat_key("extract", "seconds"), seconds)

@@ -11,8 +11,6 @@ import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from scrapy.exceptions import NotConfigured
-
 from newsarchive.exceptions import WarcWriteError
 from newsarchive.items import ArticleItem
 from newsarchive.warc.archive import WarcArchive
@@ -26,7 +24,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-
 class WarcArticlePipeline:
     """Writes one conversion record per article; the item passes on unchanged."""
 
@@ -35,10 +32,7 @@ class WarcArticlePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        archive = crawler.get_extension(WarcArchive)
-        if archive is None:
-            raise NotConfigured("the WarcArchive extension is not enabled (WARC_ENABLED)")
-        return cls(archive)
+        return cls(WarcArchive.of(crawler))
 
     def process_item(self, item: object) -> object:
         if not isinstance(item, ArticleItem):

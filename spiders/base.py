@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
@@ -106,7 +106,9 @@ class SourceSpider(scrapy.Spider):
         ).getall()
         if not links:
             self.count("feeds", "not_found")
-            logger.error("No feed at %s (source %r): an HTML page linking to no feed", response.url, source.name)
+            logger.error(
+                "No feed at %s (source %r): an HTML page linking to no feed", response.url, source.name
+            )
             return
         self.count("feeds", "discovered", value=len(links))
         for href in links:
@@ -121,13 +123,15 @@ class SourceSpider(scrapy.Spider):
     def too_old(self, date: datetime | None, source: Source, url: str) -> bool:
         if source.max_age is None or date is None:
             return False
-        if date >= datetime.now(timezone.utc) - source.max_age:
+        if date >= datetime.now(UTC) - source.max_age:
             return False
         self.count("articles", "too_old")
         logger.debug("Skipping %s: dated %s, older than max_age %s", url, date, source.max_age)
         return True
 
-    def article_request(self, url: str, source: Source, hints: dict[str, str] | None = None) -> Request | None:
+    def article_request(
+        self, url: str, source: Source, hints: dict[str, str] | None = None
+    ) -> Request | None:
         if problem := validate_url(url):
             self.count("articles", "bad_url")
             logger.warning("Skipping an entry of source %r: %s", source.name, problem)
@@ -149,7 +153,9 @@ class SourceSpider(scrapy.Spider):
         """Hand an archived HTML page to the extraction pipeline; count everything else."""
         if not isinstance(response, TextResponse) or not _is_html(response):
             self.count("articles", "not_html")
-            logger.info("Not an HTML page, archived only: %s (%s)", response.url, _header(response, "Content-Type"))
+            logger.info(
+                "Not an HTML page, archived only: %s (%s)", response.url, _header(response, "Content-Type")
+            )
             return
         if is_truncated(response):
             self.count("articles", "truncated")
@@ -196,4 +202,3 @@ def _header(response: Response, name: str) -> str | None:
 def _is_html(response: TextResponse) -> bool:
     content_type = (_header(response, "Content-Type") or "").split(";")[0].strip().lower()
     return isinstance(response, HtmlResponse) or content_type in ("text/html", "application/xhtml+xml")
-

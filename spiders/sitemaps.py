@@ -31,7 +31,7 @@ class SitemapsSpider(SourceSpider, SitemapSpider):
 
     name = "sitemaps"
     kinds = ("sitemaps",)
-    sitemap_rules = [("", "parse_article")]
+    sitemap_rules = (("", "parse_article"),)
 
     def requests_for(self, source: Source) -> Iterable[Request]:
         yield from super().requests_for(source)

@@ -42,7 +42,9 @@ class CrawlResult:
         return int(self.stats.get(key, 0) or 0)  # type: ignore[call-overload]
 
 
-def crawl_command(spider: str, archive: Path, *args: str, settings: dict[str, object] | None = None) -> list[str]:
+def crawl_command(
+    spider: str, archive: Path, *args: str, settings: dict[str, object] | None = None
+) -> list[str]:
     command = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"ARCHIVE_URI={archive}"]
     for name, value in {"EXTRACT_WORKERS": 1, "AUTOTHROTTLE_ENABLED": False, **(settings or {})}.items():
         command += ["-s", f"{name}={value}"]

@@ -236,9 +236,7 @@ ERRORS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("body", "line", "key", "problem"), list(ERRORS.values()), ids=list(ERRORS)
-)
+@pytest.mark.parametrize(("body", "line", "key", "problem"), list(ERRORS.values()), ids=list(ERRORS))
 def test_bad_value(tmp_path: Path, body: str, line: int, key: str, problem: str) -> None:
     """A bad value raises ConfigError naming file, the line of the key, the source and the key."""
     path = write(tmp_path, one_source(body))
@@ -251,9 +249,7 @@ def test_bad_value(tmp_path: Path, body: str, line: int, key: str, problem: str)
 
 def test_bad_name(tmp_path: Path) -> None:
     """A name with a space is refused on its line, quoting the name and the key 'name'."""
-    path = write(
-        tmp_path, 'sources:\n  - name: "bbc world"\n    feeds: ["https://a.example/rss"]\n'
-    )
+    path = write(tmp_path, 'sources:\n  - name: "bbc world"\n    feeds: ["https://a.example/rss"]\n')
     message = config_error(path)
     assert message.startswith(f"{path}:2: ")
     assert "source 'bbc world'" in message
@@ -264,8 +260,7 @@ def test_missing_name(tmp_path: Path) -> None:
     """A source without a name is identified by its position (#2) and the key 'name'."""
     path = write(
         tmp_path,
-        one_source('    feeds: ["https://a.example/rss"]\n')
-        + '  - feeds: ["https://b.example/rss"]\n',
+        one_source('    feeds: ["https://a.example/rss"]\n') + '  - feeds: ["https://b.example/rss"]\n',
     )
     message = config_error(path)
     assert message.startswith(f"{path}:4: ")
@@ -388,9 +383,7 @@ def test_wrong_type_says_mapping(tmp_path: Path) -> None:
 )
 def test_max_age(tmp_path: Path, value: str, expected: timedelta) -> None:
     """max_age accepts h/d/w (and m/s) units; a bare integer counts days."""
-    path = write(
-        tmp_path, one_source(f'    feeds: ["https://a.example/rss"]\n    max_age: {value}\n')
-    )
+    path = write(tmp_path, one_source(f'    feeds: ["https://a.example/rss"]\n    max_age: {value}\n'))
     assert load_sources(path).sources[0].max_age == expected
 
 
@@ -405,9 +398,7 @@ def test_max_age_absent(tmp_path: Path) -> None:
 
 def test_allows_domains_and_subdomains() -> None:
     """allowed_domains matches the domain and its subdomains, ignoring case and a final dot."""
-    source = Source(
-        name="bbc", feeds=("https://bbc.co.uk/rss",), allowed_domains=("bbc.co.uk", "bbc.com")
-    )
+    source = Source(name="bbc", feeds=("https://bbc.co.uk/rss",), allowed_domains=("bbc.co.uk", "bbc.com"))
     for host in (
         "bbc.co.uk",
         "www.bbc.co.uk",

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,46 +16,10 @@ from warcio.archiveiterator import ArchiveIterator
 from newsarchive.schema import SCHEMA_PATH
 from newsarchive.warc.reader import iter_article_json
 from tests.conftest import CrawlResult, run_crawl
+from tests.records import Record, read_records, warcio_check
 from tests.web import CP1252_PHRASE, EXTRACTABLE, MAXSIZE, SECRET_COOKIE, build_web, sources_yaml
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass
-class Record:
-    """One WARC record, fully read, with where it was found."""
-
-    file: Path
-    offset: int
-    type: str
-    headers: dict[str, str]
-    http_headers: list[tuple[str, str]]
-    status_line: str
-    payload: bytes
-
-    def http(self, name: str) -> list[str]:
-        return [v for k, v in self.http_headers if k.lower() == name.lower()]
-
-
-def read_records(path: Path) -> list[Record]:
-    records = []
-    with path.open("rb") as stream:
-        iterator = ArchiveIterator(stream)
-        for record in iterator:
-            payload = record.raw_stream.read()  # as stored: still content-encoded
-            http = record.http_headers
-            records.append(
-                Record(
-                    path,
-                    iterator.get_record_offset(),
-                    record.rec_type,
-                    dict(record.rec_headers.headers),
-                    list(http.headers) if http else [],
-                    f"{http.protocol} {http.statusline}" if http else "",
-                    payload,
-                )
-            )
-    return records
 
 
 @dataclass
@@ -120,7 +82,7 @@ def test_every_exchange_is_archived(crawled: Crawled) -> None:
         for path in site.paths_requested()
     ]
     assert sorted(archived) == sorted(logged)
-    status = {r.headers["WARC-Target-URI"]: r.status_line for r in responses}
+    status = {r.headers["WARC-Target-URI"]: r.http_line for r in responses}
     news = crawled.web.url  # type: ignore[attr-defined]
     assert status[news("news", "/robots.txt")] == "HTTP/1.1 200 OK"
     assert status[news("blog", "/robots.txt")] == "HTTP/1.1 404 Not Found"
@@ -156,7 +118,7 @@ def test_payloads_are_the_bytes_sent(crawled: Crawled) -> None:
             sent[web.url(name, path)] = gzip.compress(body, mtime=0) if gzipped else body  # type: ignore[attr-defined]
     checked = 0
     for record in crawled.records():
-        if record.type != "response" or record.status_line.split()[1] == "404":
+        if record.type != "response" or record.http_line.split()[1] == "404":
             continue
         url = record.headers["WARC-Target-URI"]
         truncated = record.headers.get("WARC-Truncated")
@@ -187,7 +149,7 @@ def test_stored_headers_agree_with_stored_bodies(crawled: Crawled) -> None:
             zlib.decompress(record.payload, wbits=31)  # raises if not gzip
         if record.http("X-Crawler-Transfer-Encoding"):
             chunked += 1
-        assert record.status_line.startswith(("HTTP/1.1 ", "HTTP/1.0 "))
+        assert record.http_line.startswith(("HTTP/1.1 ", "HTTP/1.0 "))
     assert encoded >= 3  # gzip.html, moved.html, gz-sitemap.html
 
 
@@ -195,9 +157,7 @@ def test_warcio_check_passes(crawled: Crawled) -> None:
     """``warcio check`` verifies every digest of every file."""
     files = crawled.warc_files()
     assert files and all(f.name.endswith(".warc.gz") for f in files)
-    done = subprocess.run(
-        [sys.executable, "-m", "warcio.cli", "check", "-v", *map(str, files)], capture_output=True, text=True, check=False
-    )
+    done = warcio_check(*files)
     assert done.returncode == 0, done.stdout[-2000:]
     assert "digest pass" in done.stdout and "fail" not in done.stdout
 

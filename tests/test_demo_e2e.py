@@ -50,7 +50,9 @@ def test_demo_crawls_every_copy_and_reruns_quietly(tmp_path: Path) -> None:
     records = int(re.search(r"WARC: (\d+) records", first.stdout)[1])  # type: ignore[index]
     assert records > 60
     expected = json.loads((SITES_DIR / "expected.json").read_text())
-    lines = [json.loads(line) for f in (archive / "json").glob("*.jsonl") for line in f.read_text().splitlines()]
+    lines = [
+        json.loads(line) for f in (archive / "json").glob("*.jsonl") for line in f.read_text().splitlines()
+    ]
     extracted = {line["url"] for line in lines}
     for copy in expected["copies"]:
         assert demo_url(copy["copy"]) in extracted
@@ -58,5 +60,7 @@ def test_demo_crawls_every_copy_and_reruns_quietly(tmp_path: Path) -> None:
             assert demo_url(copy["original"]) in extracted
     second = run_demo(archive)
     assert second.returncode == 0
-    assert re.search(r"Articles: 0 extracted this run, \d+ pages without article, (\d+) skipped", second.stdout)
+    assert re.search(
+        r"Articles: 0 extracted this run, \d+ pages without article, (\d+) skipped", second.stdout
+    )
     assert int(re.search(r"(\d+) skipped as already archived", second.stdout)[1]) >= len(extracted)  # type: ignore[index]

@@ -98,10 +98,7 @@ def test_fields_shape(shared: Path, extractor: ArticleExtractor) -> None:
 def test_fundus_title(shared: Path, extractor: ArticleExtractor, html_file: str) -> None:
     """A Fundus page's extracted title equals its ground truth, and its text overlaps the body."""
     folder = shared / "corpora" / "fundus-parser-test-data"
-    index = [
-        json.loads(line)
-        for line in (folder / "index.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
+    index = [json.loads(line) for line in (folder / "index.jsonl").read_text(encoding="utf-8").splitlines()]
     (entry,) = [e for e in index if e["html"] == html_file]
     html = gzip.decompress((folder / html_file).read_bytes()).decode("utf-8")
     fields = extractor.extract(html, entry["url"])

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
 import feedparser
 import pytest
 
-from newsarchive.feeds import parse_feed
 from newsarchive.dates import parse_w3c_date
+from newsarchive.feeds import parse_feed
 from newsarchive.sitemaps import sitemap_entry_info
 from tests.conftest import SHARED
 
@@ -72,14 +72,8 @@ def test_manifest_feeds_give_entries(shared: Path, relative: str, count: int) ->
 
 def test_manifest_feeds_mostly_linked(shared: Path) -> None:
     """Nearly every feed of the manifest with entries has web links (three have none)."""
-    feeds = [
-        m
-        for m in manifest()
-        if str(m["file"]).startswith("feeds/") and m["entries"]
-    ]
-    unlinked = [
-        m["file"] for m in feeds if not parse_feed(read(shared, str(m["file"])), FEED_URL).entries
-    ]
+    feeds = [m for m in manifest() if str(m["file"]).startswith("feeds/") and m["entries"]]
+    unlinked = [m["file"] for m in feeds if not parse_feed(read(shared, str(m["file"])), FEED_URL).entries]
     assert len(feeds) >= 60
     assert sorted(unlinked) == [
         "feeds/feedjira/AtomEscapedHTMLInPreTag.xml",
@@ -102,9 +96,7 @@ def test_entries_without_link_are_dropped(shared: Path, relative: str) -> None:
 
 def test_permalink_guids(shared: Path) -> None:
     """RSS guids are links only when isPermaLink is not 'false'; <link> beats <guid>."""
-    feed = parse_feed(
-        read(shared, "feeds/feedjira/Permalinks.xml"), FEED_URL, "application/rss+xml"
-    )
+    feed = parse_feed(read(shared, "feeds/feedjira/Permalinks.xml"), FEED_URL, "application/rss+xml")
     assert [e.url for e in feed.entries] == [
         "http://example.com/2",
         "http://example.com/3",
@@ -197,9 +189,7 @@ def test_feed_formats(
 
 def test_latin1_without_declaration(shared: Path) -> None:
     """A bare Latin-1 <rss> without declaration is read; the encoding override is the problem."""
-    feed = parse_feed(
-        read(shared, "feeds/rss-parser/input/uolNoticias.rss"), FEED_URL, "application/xml"
-    )
+    feed = parse_feed(read(shared, "feeds/rss-parser/input/uolNoticias.rss"), FEED_URL, "application/xml")
     assert len(feed.entries) == 15
     assert feed.problem and feed.problem.startswith("CharacterEncodingOverride")
     assert "simulações" in feed.entries[0].title
@@ -210,11 +200,9 @@ def test_dates_are_aware_utc(shared: Path) -> None:
     for relative in ("feeds/rss-parser/input/guardian.rss", "feeds/rss-parser/input/heise.atom"):
         feed = parse_feed(read(shared, relative), FEED_URL, "application/xml")
         dates = [e.published for e in feed.entries]
-        assert dates and all(d is not None and d.tzinfo == timezone.utc for d in dates)
-    heise = parse_feed(
-        read(shared, "feeds/rss-parser/input/heise.atom"), FEED_URL, "application/xml"
-    )
-    assert heise.entries[0].published == datetime(2016, 2, 1, 16, 22, tzinfo=timezone.utc)
+        assert dates and all(d is not None and d.tzinfo == UTC for d in dates)
+    heise = parse_feed(read(shared, "feeds/rss-parser/input/heise.atom"), FEED_URL, "application/xml")
+    assert heise.entries[0].published == datetime(2016, 2, 1, 16, 22, tzinfo=UTC)
 
 
 def test_relative_links_resolve_against_feed_url(shared: Path) -> None:
@@ -228,9 +216,7 @@ def test_relative_links_resolve_against_feed_url(shared: Path) -> None:
 
 def illformed_cases() -> list[str]:
     folder = CORPUS / "feeds" / "feedparser" / "illformed"
-    return (
-        sorted(str(p.relative_to(folder)) for p in folder.rglob("*.xml")) if folder.is_dir() else []
-    )
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.xml")) if folder.is_dir() else []
 
 
 @pytest.mark.parametrize("name", illformed_cases())
@@ -267,13 +253,9 @@ def test_html_page_is_not_a_feed(shared: Path) -> None:
     """A real article page (HTML) gives no entries and is not a feed."""
     page = shared / "corpora" / "aeb-article-extraction-benchmark" / "html"
     html = gzip.decompress(
-        (
-            page / "7916ecca969ffdd8f6fc32d171fbe0dd63db40fe4c1d2ade02b1dec5929a162f.html.gz"
-        ).read_bytes()
+        (page / "7916ecca969ffdd8f6fc32d171fbe0dd63db40fe4c1d2ade02b1dec5929a162f.html.gz").read_bytes()
     )
-    feed = parse_feed(
-        html, "https://www.aljazeera.com/news/2019/11/x.html", "text/html; charset=utf-8"
-    )
+    feed = parse_feed(html, "https://www.aljazeera.com/news/2019/11/x.html", "text/html; charset=utf-8")
     assert feed.entries == ()
     assert feed.version == ""
     assert not feed.is_feed
@@ -281,9 +263,7 @@ def test_html_page_is_not_a_feed(shared: Path) -> None:
 
 def test_feed_served_with_xml_type_has_no_problem(shared: Path) -> None:
     """A well-formed feed served with an XML Content-Type reports no problem."""
-    feed = parse_feed(
-        read(shared, "feeds/rss-parser/input/guardian.rss"), FEED_URL, "application/rss+xml"
-    )
+    feed = parse_feed(read(shared, "feeds/rss-parser/input/guardian.rss"), FEED_URL, "application/rss+xml")
     assert feed.problem is None
     assert len(feed.entries) == 55
 
@@ -298,12 +278,9 @@ def test_nyt_news_sitemap(shared: Path) -> None:
     assert all(e.news_title and e.news_publication_date and e.lastmod for e in info.values())
     assert all(e.news_language == "en-US" for e in info.values())
     first = info["https://www.nytimes.com/interactive/2020/05/11/magazine/quarantine-insanity.html"]
-    assert (
-        first.news_title
-        == "Quarantine Was Driving Me Crazy — So I Decided to Lose My Mind on Purpose"
-    )
-    assert first.news_publication_date == datetime(2020, 5, 11, 9, 0, 1, tzinfo=timezone.utc)
-    assert first.lastmod == datetime(2020, 5, 19, 21, 57, 45, tzinfo=timezone.utc)
+    assert first.news_title == "Quarantine Was Driving Me Crazy — So I Decided to Lose My Mind on Purpose"
+    assert first.news_publication_date == datetime(2020, 5, 11, 9, 0, 1, tzinfo=UTC)
+    assert first.lastmod == datetime(2020, 5, 19, 21, 57, 45, tzinfo=UTC)
     assert first.date == first.news_publication_date
     music = info["https://www.nytimes.com/2020/05/19/arts/music/germany-music-coronavirus.html"]
     assert music.news_title == "An Audience Comes Out of Lockdown for Schubert and Mahler"
@@ -315,7 +292,7 @@ def test_commoncrawl_news_sitemap(shared: Path) -> None:
     assert list(info) == ["http://www.example.com/business/article55.html"]
     entry = info["http://www.example.com/business/article55.html"]
     assert entry.news_title == "Companies A, B in Merger Talks"
-    assert entry.news_publication_date == datetime(2008, 12, 23, tzinfo=timezone.utc)
+    assert entry.news_publication_date == datetime(2008, 12, 23, tzinfo=UTC)
     assert entry.news_language == "en"
     assert entry.lastmod is None
     assert entry.date == entry.news_publication_date
@@ -337,23 +314,19 @@ def test_wordpress_news_sitemap(shared: Path) -> None:
             "sitemaps/advertools/sitemap_index.xml",
             {
                 "https://advertools.readthedocs.io/sitemap.xml": datetime(
-                    2020, 5, 20, 18, 23, 17, tzinfo=timezone.utc
+                    2020, 5, 20, 18, 23, 17, tzinfo=UTC
                 ),
-                "http://www.example.com/sitemap.xml": datetime(2020, 5, 20, tzinfo=timezone.utc),
+                "http://www.example.com/sitemap.xml": datetime(2020, 5, 20, tzinfo=UTC),
                 "https://raw.githubusercontent.com/eliasdabbas/advertools/master/tests/data/"
                 "sitemap_testing/sitemap_index.xml": None,
-                "https://www.google.com/adwords/sitemap_us.xml": datetime(
-                    2020, 5, 20, tzinfo=timezone.utc
-                ),
+                "https://www.google.com/adwords/sitemap_us.xml": datetime(2020, 5, 20, tzinfo=UTC),
             },
         ),
         (
             "sitemaps/trafilatura/sitemap2.xml",
             {
-                "http://www.example.com/sitemap1.xml.gz": datetime(
-                    2004, 10, 1, 18, 23, 17, tzinfo=timezone.utc
-                ),
-                "http://www.example.com/sitemap2.xml.gz": datetime(2005, 1, 1, tzinfo=timezone.utc),
+                "http://www.example.com/sitemap1.xml.gz": datetime(2004, 10, 1, 18, 23, 17, tzinfo=UTC),
+                "http://www.example.com/sitemap2.xml.gz": datetime(2005, 1, 1, tzinfo=UTC),
             },
         ),
     ],
@@ -370,7 +343,7 @@ def test_plain_sitemap(shared: Path) -> None:
     """The sitemaps.org urlset gives all 84 URLs, each with its lastmod."""
     info = sitemap_entry_info(read(shared, "sitemaps/trafilatura/sitemap.xml"))
     assert len(info) == 84
-    assert info["https://www.sitemaps.org/"].lastmod == datetime(2016, 11, 21, tzinfo=timezone.utc)
+    assert info["https://www.sitemaps.org/"].lastmod == datetime(2016, 11, 21, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -418,31 +391,27 @@ def test_entities_are_not_expanded() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("2026-11-20", datetime(2026, 11, 20, tzinfo=timezone.utc)),
-        ("2026-11-20T08:15:00Z", datetime(2026, 11, 20, 8, 15, tzinfo=timezone.utc)),
-        ("2026-11-20T08:15Z", datetime(2026, 11, 20, 8, 15, tzinfo=timezone.utc)),
-        ("2026-11-20T08:15:00+01:00", datetime(2026, 11, 20, 7, 15, tzinfo=timezone.utc)),
-        ("2026-11-20T20:15:00-05:00", datetime(2026, 11, 21, 1, 15, tzinfo=timezone.utc)),
+        ("2026-11-20", datetime(2026, 11, 20, tzinfo=UTC)),
+        ("2026-11-20T08:15:00Z", datetime(2026, 11, 20, 8, 15, tzinfo=UTC)),
+        ("2026-11-20T08:15Z", datetime(2026, 11, 20, 8, 15, tzinfo=UTC)),
+        ("2026-11-20T08:15:00+01:00", datetime(2026, 11, 20, 7, 15, tzinfo=UTC)),
+        ("2026-11-20T20:15:00-05:00", datetime(2026, 11, 21, 1, 15, tzinfo=UTC)),
         (
             "1997-07-16T19:20:30.45+01:00",
-            datetime(1997, 7, 16, 18, 20, 30, 450000, tzinfo=timezone.utc),
+            datetime(1997, 7, 16, 18, 20, 30, 450000, tzinfo=UTC),
         ),
         (
             "2026-11-20T08:15:00.123456Z",
-            datetime(2026, 11, 20, 8, 15, 0, 123456, tzinfo=timezone.utc),
+            datetime(2026, 11, 20, 8, 15, 0, 123456, tzinfo=UTC),
         ),
-        ("  2026-11-20T08:15:00Z\n", datetime(2026, 11, 20, 8, 15, tzinfo=timezone.utc)),
+        ("  2026-11-20T08:15:00Z\n", datetime(2026, 11, 20, 8, 15, tzinfo=UTC)),
     ],
 )
 def test_parse_w3c_date(value: str, expected: datetime) -> None:
     """W3C datetimes (date, Z, offset, fractional seconds) become aware UTC datetimes."""
     parsed = parse_w3c_date(value)
     assert parsed == expected
-    assert (
-        parsed is not None
-        and parsed.utcoffset() is not None
-        and parsed.utcoffset().total_seconds() == 0
-    )
+    assert parsed is not None and parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() == 0
 
 
 @pytest.mark.parametrize(
@@ -457,8 +426,8 @@ def test_parse_w3c_date_garbage(value: str | None) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("2026-11", datetime(2026, 11, 1, tzinfo=timezone.utc)),
-        ("2026", datetime(2026, 1, 1, tzinfo=timezone.utc)),
+        ("2026-11", datetime(2026, 11, 1, tzinfo=UTC)),
+        ("2026", datetime(2026, 1, 1, tzinfo=UTC)),
     ],
 )
 def test_parse_w3c_date_reduced_precision(value: str, expected: datetime) -> None:

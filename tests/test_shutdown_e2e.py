@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.demo.server import MultiSiteServer, Resource, Site
 from tests.conftest import REPO, crawl_command
+from tests.records import response_urls, warcio_check
 from tests.web import aeb_pages
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +31,9 @@ def slow_web(shared: Path):
         yield web
 
 
-def start_crawl(web: MultiSiteServer, tmp_path: Path, archive: Path, *settings: tuple[str, object]) -> subprocess.Popen[str]:
+def start_crawl(
+    web: MultiSiteServer, tmp_path: Path, archive: Path, *settings: tuple[str, object]
+) -> subprocess.Popen[str]:
     urls = tmp_path / "urls.txt"
     urls.write_text("".join(web.url("slow", f"/a/{i}.html") + "\n" for i in range(ARTICLES)))
     command = crawl_command(
@@ -65,16 +66,6 @@ def finish(process: subprocess.Popen[str], lines: list[str]) -> str:
     return "".join(lines)
 
 
-def responses_in(path: Path) -> list[str]:
-    """Target URIs of the response records of ``path``; raises on any damaged record."""
-    with path.open("rb") as stream:
-        return [
-            r.rec_headers.get_header("WARC-Target-URI")
-            for r in ArchiveIterator(stream, check_digests="raise")
-            if r.rec_type == "response" and r.raw_stream.read() is not None
-        ]
-
-
 def test_sigterm_closes_warc_and_json(slow_web: MultiSiteServer, tmp_path: Path) -> None:
     """After SIGTERM the crawl closes as 'shutdown' with renamed, valid files and complete JSON."""
     archive = tmp_path / "archive"
@@ -85,12 +76,14 @@ def test_sigterm_closes_warc_and_json(slow_web: MultiSiteServer, tmp_path: Path)
     assert "Spider closed (shutdown)" in log
     files = sorted((archive / "warc").iterdir())
     assert files and not [f for f in files if f.name.endswith(".open")]
-    done = subprocess.run([sys.executable, "-m", "warcio.cli", "check", *map(str, files)], capture_output=True, check=False)
+    done = warcio_check(*files)
     assert done.returncode == 0, done.stdout
-    archived = [url for f in files for url in responses_in(f)]
+    archived = [url for f in files for url in response_urls(f)]
     articles = [u for u in archived if "/a/" in u]
     assert 3 <= len(articles) < ARTICLES
-    lines_out = [json.loads(line) for f in (archive / "json").glob("*.jsonl") for line in f.read_text().splitlines()]
+    lines_out = [
+        json.loads(line) for f in (archive / "json").glob("*.jsonl") for line in f.read_text().splitlines()
+    ]
     assert lines_out and {line["url"] for line in lines_out} <= set(articles)
 
 
@@ -106,7 +99,7 @@ def test_second_signal_leaves_only_complete_records(slow_web: MultiSiteServer, t
     files = sorted((archive / "warc").iterdir())
     assert files
     for path in files:
-        assert responses_in(path)  # reads to the end: no torn record, digests right
+        assert response_urls(path)  # reads to the end: no torn record, digests right
 
 
 def test_jobdir_resume_fetches_each_article_once(slow_web: MultiSiteServer, tmp_path: Path) -> None:
@@ -119,9 +112,15 @@ def test_jobdir_resume_fetches_each_article_once(slow_web: MultiSiteServer, tmp_
     assert "Spider closed (shutdown)" in finish(process, lines)
     resumed = start_crawl(slow_web, tmp_path, archive, jobdir)
     assert "Spider closed (finished)" in finish(resumed, [])
-    archived = Counter(url for f in sorted((archive / "warc").iterdir()) for url in responses_in(f) if "/a/" in url)
+    archived = Counter(
+        url for f in sorted((archive / "warc").iterdir()) for url in response_urls(f) if "/a/" in url
+    )
     assert len(archived) == ARTICLES and set(archived.values()) == {1}
     requested = Counter(slow_web.sites["slow"].paths_requested())
     assert all(n == 1 for path, n in requested.items() if path.startswith("/a/"))
-    extracted = [json.loads(line)["url"] for f in (archive / "json").glob("*.jsonl") for line in f.read_text().splitlines()]
+    extracted = [
+        json.loads(line)["url"]
+        for f in (archive / "json").glob("*.jsonl")
+        for line in f.read_text().splitlines()
+    ]
     assert sorted(extracted) == sorted(archived)

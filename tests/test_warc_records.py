@@ -7,10 +7,8 @@ import errno
 import gzip
 import hashlib
 import re
-import subprocess
-import sys
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,54 +25,12 @@ from newsarchive.warc import (
     RotatingWarcWriter,
 )
 from newsarchive.warc.writer import safe_name_part
+from tests.records import Record, read_records, warcio_check
 
 DATE = "2026-11-20T08:15:00Z"
 INFO = {"software": "newsarchive-tests/1.0", "operator": "tests", "description": "round trip"}
 AEB_PAGE = "7916ecca969ffdd8f6fc32d171fbe0dd63db40fe4c1d2ade02b1dec5929a162f.html.gz"
-NAME = re.compile(
-    r"^(?P<prefix>.+)-(?P<stamp>\d{17})-(?P<serial>\d{5})-(?P<host>[A-Za-z0-9.-]+)\.warc\.gz$"
-)
-
-
-@dataclass
-class Record:
-    """One record read back: WARC headers, HTTP head and the payload as stored."""
-
-    type: str
-    headers: dict[str, str]
-    http_line: str
-    http_headers: list[tuple[str, str]]
-    payload: bytes
-
-    def http(self, name: str) -> list[str]:
-        return [v for k, v in self.http_headers if k.lower() == name.lower()]
-
-
-def read_records(path: Path) -> list[Record]:
-    records = []
-    with path.open("rb") as stream:
-        for record in ArchiveIterator(stream):
-            http = record.http_headers
-            records.append(
-                Record(
-                    record.rec_type,
-                    dict(record.rec_headers.headers),
-                    f"{http.protocol} {http.statusline}" if http else "",
-                    list(http.headers) if http else [],
-                    record.raw_stream.read(),  # as stored: still content-encoded
-                )
-            )
-    return records
-
-
-def warcio_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "warcio.cli", "check", "-v", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+NAME = re.compile(r"^(?P<prefix>.+)-(?P<stamp>\d{17})-(?P<serial>\d{5})-(?P<host>[A-Za-z0-9.-]+)\.warc\.gz$")
 
 
 def make_exchange(**changes: Any) -> HttpExchange:
@@ -119,9 +75,7 @@ def sha1_b32(data: bytes) -> str:
 
 def test_gzip_body_kept_byte_for_byte(tmp_path: Path, shared: Path) -> None:
     """A gzip-encoded real page is stored as received, with Content-Encoding and its digest."""
-    body = (
-        shared / "corpora" / "aeb-article-extraction-benchmark" / "html" / AEB_PAGE
-    ).read_bytes()
+    body = (shared / "corpora" / "aeb-article-extraction-benchmark" / "html" / AEB_PAGE).read_bytes()
     exchange = make_exchange(
         response_headers=[
             ("Content-Type", "text/html; charset=utf-8"),
@@ -156,9 +110,7 @@ def test_chunked_framing_renamed(tmp_path: Path) -> None:
     [("46", []), ("12", ["12"]), ("999999", ["999999"]), (None, [])],
     ids=["same", "shorter", "longer", "missing"],
 )
-def test_content_length_matches_stored_body(
-    tmp_path: Path, sent: str | None, kept: list[str]
-) -> None:
+def test_content_length_matches_stored_body(tmp_path: Path, sent: str | None, kept: list[str]) -> None:
     """Content-Length equals the stored body; a different sent one is X-Crawler-Content-Length."""
     exchange = make_exchange()
     assert len(exchange.body) == 46
@@ -289,9 +241,7 @@ def test_request_body_stored(tmp_path: Path) -> None:
 )
 def test_host_header(tmp_path: Path, url: str, host: str) -> None:
     """Host comes first, from the URL: port only when not the scheme's default, IPv6 bracketed."""
-    exchange = make_exchange(
-        url=url, request_headers=[("Host", "wrong.example"), ("Accept", "*/*")]
-    )
+    exchange = make_exchange(url=url, request_headers=[("Host", "wrong.example"), ("Accept", "*/*")])
     request, _ = round_trip(tmp_path, exchange)
     assert request.http_headers[0] == ("Host", host)
     assert request.http("Host") == [host]
@@ -395,8 +345,7 @@ def test_rotation(tmp_path: Path) -> None:
     """Past max_size a new file starts: each valid, opening with warcinfo, serials increasing."""
     w = writer(tmp_path, max_size=2000)
     exchanges = [
-        make_exchange(url=f"https://news.example.com/{i}.html", body=bytes(range(256)) * 8)
-        for i in range(6)
+        make_exchange(url=f"https://news.example.com/{i}.html", body=bytes(range(256)) * 8) for i in range(6)
     ]
     ids = []
     for exchange in exchanges:
@@ -421,9 +370,7 @@ def test_rotation(tmp_path: Path) -> None:
 def test_exchange_never_split_across_files(tmp_path: Path) -> None:
     """The records of one write() land in the same file, even when they cross max_size."""
     w = writer(tmp_path, max_size=100)
-    locations = [
-        w.write(*w.factory.exchange(make_exchange(url=f"https://a.example/{i}"))) for i in range(3)
-    ]
+    locations = [w.write(*w.factory.exchange(make_exchange(url=f"https://a.example/{i}"))) for i in range(3)]
     paths = w.close()
     assert len(paths) == 3
     for request, response in locations:
@@ -581,8 +528,8 @@ def test_failed_write_is_rolled_back(tmp_path: Path) -> None:
     open_path = w.current_path
     assert open_path is not None
     size = open_path.stat().st_size
-    raw = w._file  # noqa: SLF001 - fault injection
-    w._file = HalfThenFail(raw)  # type: ignore[assignment]  # noqa: SLF001
+    raw = w._file
+    w._file = HalfThenFail(raw)  # type: ignore[assignment]
     lost = w.factory.exchange(make_exchange(url="https://news.example.com/2", body=b"y" * 5000))
     with pytest.raises(WarcWriteError) as caught:
         w.write(*lost)
@@ -592,7 +539,7 @@ def test_failed_write_is_rolled_back(tmp_path: Path) -> None:
     records = read_records(open_path)  # readable as it is, before close
     assert [r.headers["WARC-Record-ID"] for r in records[1:]] == [loc.record_id for loc in before]
 
-    w._file = raw  # noqa: SLF001 - the disk has room again
+    w._file = raw
     after = w.write(*w.factory.exchange(make_exchange(url="https://news.example.com/3")))
     assert after[0].offset == size
     (path,) = w.close()
@@ -610,13 +557,13 @@ def test_failed_first_byte_is_rolled_back(tmp_path: Path) -> None:
     open_path = w.current_path
     assert open_path is not None
     size = open_path.stat().st_size
-    faulty = HalfThenFail(w._file)  # noqa: SLF001 - fault injection
+    faulty = HalfThenFail(w._file)
     faulty.failed = True
-    w._file = faulty  # type: ignore[assignment]  # noqa: SLF001
+    w._file = faulty  # type: ignore[assignment]
     with pytest.raises(WarcWriteError):
         w.write(*w.factory.exchange(make_exchange()))
     assert open_path.stat().st_size == size
-    w._file = faulty.raw  # noqa: SLF001
+    w._file = faulty.raw
     (path,) = w.close()
     assert warcio_check(path).returncode == 0
     assert [r.type for r in read_records(path)] == ["warcinfo", "request", "response"]

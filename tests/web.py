@@ -13,7 +13,7 @@ import gzip
 import html
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsarchive.demo.server import MultiSiteServer, Resource, Site
@@ -116,10 +116,15 @@ def _rss(items: list[tuple[str, str, datetime | None]]) -> bytes:
 
 def build_web(shared: Path) -> MultiSiteServer:
     """The two test sites (not started)."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     pages = aeb_pages(shared, 9)
     plain, gzipped, chunked, moved, cookie, atom_only, news_sitemap, gz_sitemap, long_page = pages
-    broken = long_page[: len(long_page) // 2] + b'<div class="x" <p>unclosed <b>bold <table><td>' + b"</div>" * 20 + b"\x00\x01"
+    broken = (
+        long_page[: len(long_page) // 2]
+        + b'<div class="x" <p>unclosed <b>bold <table><td>'
+        + b"</div>" * 20
+        + b"\x00\x01"
+    )
     repost_title, repost = seed_page(shared, "001_d361b31e3d4f5faf.txt", "Coastal Reads")
     cp1252 = (
         '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
@@ -132,7 +137,8 @@ def build_web(shared: Path) -> MultiSiteServer:
         "news",
         {
             "/robots.txt": Resource(
-                b"User-agent: *\nDisallow: /private/\nSitemap: {{site:news}}/sitemap-index.xml\n", "text/plain"
+                b"User-agent: *\nDisallow: /private/\nSitemap: {{site:news}}/sitemap-index.xml\n",
+                "text/plain",
             ),
             "/rss.xml": Resource(
                 _rss([(path, title, now - timedelta(hours=1)) for path, title in ARTICLES.items()]),
@@ -153,7 +159,9 @@ def build_web(shared: Path) -> MultiSiteServer:
                 ).encode(),
                 "application/atom+xml",
             ),
-            "/broken.xml": Resource(b"<rss version='2.0'><channel><title>Broken &bogus; <item>", "application/rss+xml"),
+            "/broken.xml": Resource(
+                b"<rss version='2.0'><channel><title>Broken &bogus; <item>", "application/rss+xml"
+            ),
             "/sitemap-index.xml": Resource(
                 (
                     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -193,14 +201,18 @@ def build_web(shared: Path) -> MultiSiteServer:
             "/articles/plain.html": Resource(plain),
             "/articles/gzip.html": Resource(gzipped, encoding="gzip"),
             "/articles/chunked.html": Resource(chunked, chunked=True),
-            "/old-url.html": Resource(b"", status=301, headers=[("Location", "{{site:news}}/articles/moved.html")]),
+            "/old-url.html": Resource(
+                b"", status=301, headers=[("Location", "{{site:news}}/articles/moved.html")]
+            ),
             "/articles/moved.html": Resource(moved, encoding="gzip"),
             "/articles/cp1252.html": Resource(cp1252, "text/html"),
             "/files/report.pdf": Resource(pdf_bytes(), "application/pdf"),
             "/private/secret.html": Resource(b"<p>never fetch me</p>"),
             "/loop/a": Resource(b"", status=302, headers=[("Location", "{{site:news}}/loop/b")]),
             "/loop/b": Resource(b"", status=302, headers=[("Location", "{{site:news}}/loop/a")]),
-            "/articles/huge.html": Resource(b"<html><body>" + b"<p>filler text</p>" * (MAXSIZE // 10) + b"</body></html>"),
+            "/articles/huge.html": Resource(
+                b"<html><body>" + b"<p>filler text</p>" * (MAXSIZE // 10) + b"</body></html>"
+            ),
             "/articles/cut.html": Resource(plain, cut_after=2000),
             "/articles/cookie.html": Resource(cookie, headers=[("Set-Cookie", f"{SECRET_COOKIE}; Path=/")]),
             "/articles/broken.html": Resource(broken),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from newsarchive.cli import configure_scrapy_environment
 from newsarchive.config import load_sources
 from newsarchive.demo.server import DEMO_PORTS, MultiSiteServer, demo_sites
@@ -39,10 +38,14 @@ def report(stats: dict[str, object], layout: ArchiveLayout) -> str:
     lines = [
         "",
         f"Crawl {stats.get('finish_reason')}: {counts.responses} responses, {counts.failures} failures",
-        f"WARC: {counts.warc_records} records, {counts.warc_bytes / 1e3:.0f} kB written this run; "
-        f"{len(warcs)} files in {layout.warc_dir}",
-        f"Articles: {counts.articles} extracted this run, {counts.non_articles} pages without article, "
-        f"{counts.skipped} skipped as already archived",
+        (
+            f"WARC: {counts.warc_records} records, {counts.warc_bytes / 1e3:.0f} kB written this run; "
+            f"{len(warcs)} files in {layout.warc_dir}"
+        ),
+        (
+            f"Articles: {counts.articles} extracted this run, {counts.non_articles} pages without "
+            f"article, {counts.skipped} skipped as already archived"
+        ),
         f"JSON: {', '.join(str(p) for p in jsons[-1:]) or 'none'}"
         + (f" (and {len(jsons) - 1} earlier runs)" if len(jsons) > 1 else ""),
         "",
@@ -51,7 +54,9 @@ def report(stats: dict[str, object], layout: ArchiveLayout) -> str:
         "  .pywb/bin/wb-manager init demo",
         f"  .pywb/bin/wb-manager add demo {layout.warc_dir}/*.warc.gz",
         "  .pywb/bin/wayback -b 127.0.0.1 -p 8080   # then open http://127.0.0.1:8080/demo/",
-        "Or open the WARC files in https://replayweb.page; rebuild the JSON from them with"
-        f" `newsarchive rebuild-json {layout.warc_dir}`.",
+        (
+            "Or open the WARC files in https://replayweb.page; rebuild the JSON from them with"
+            f" `newsarchive rebuild-json {layout.warc_dir}`."
+        ),
     ]
     return "\n".join(lines)

@@ -89,7 +89,9 @@ class Site:
 class MultiSiteServer:
     """Serves each site on its own port of 127.0.0.1, from a background thread each."""
 
-    def __init__(self, sites: list[Site], ports: dict[str, int] | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, sites: list[Site], ports: dict[str, int] | None = None, host: str = "127.0.0.1"
+    ) -> None:
         self.sites = {site.name: site for site in sites}
         self.host = host
         self._ports = ports or {}
@@ -146,10 +148,10 @@ def _handler(web: MultiSiteServer, site: Site) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "newsarchive-demo"
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._serve(head=True)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._serve(head=False)
 
         def _serve(self, head: bool) -> None:
@@ -176,7 +178,9 @@ def _handler(web: MultiSiteServer, site: Site) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Connection", "close")
             self.end_headers()
             sent = b"" if head else body[: resource.cut_after] if resource.cut_after is not None else body
-            site.requests.append(LoggedRequest(self.command, self.path, dict(self.headers), resource.status, sent))
+            site.requests.append(
+                LoggedRequest(self.command, self.path, dict(self.headers), resource.status, sent)
+            )
             if head:
                 return
             if resource.chunked:
@@ -190,7 +194,7 @@ def _handler(web: MultiSiteServer, site: Site) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 self.close_connection = True
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # the request log above is the record; keep test and demo output clean
 
     return Handler

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 import platform
-from importlib.metadata import version
 import socket
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,6 +113,14 @@ class WarcArchive:
         )
         archive = cls(writer, crawler.stats)
         crawler.signals.connect(archive.spider_closed, signal=signals.spider_closed)
+        return archive
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> WarcArchive:
+        """The crawl's archive, for components that write to it; NotConfigured when it is off."""
+        archive = crawler.get_extension(cls)
+        if archive is None:
+            raise NotConfigured("the WarcArchive extension is not enabled (WARC_ENABLED)")
         return archive
 
     def write_exchange(self, exchange: HttpExchange) -> RecordLocation:

@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured, StopDownload
+from scrapy.exceptions import StopDownload
 
 from newsarchive import meta
 from newsarchive.exceptions import WarcWriteError
@@ -48,10 +48,7 @@ class WarcCaptureMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        archive = crawler.get_extension(WarcArchive)
-        if archive is None:
-            raise NotConfigured("the WarcArchive extension is not enabled (WARC_ENABLED)")
-        middleware = cls(archive, crawler.stats, crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        middleware = cls(WarcArchive.of(crawler), crawler.stats, crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         crawler.signals.connect(middleware.bytes_received, signal=signals.bytes_received)
         return middleware
 

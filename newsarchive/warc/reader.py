@@ -29,4 +29,3 @@ def iter_article_json(paths: Iterable[Path]) -> Iterator[str]:
             for record in ArchiveIterator(stream):
                 if record.rec_type == "conversion" and record.content_type == ARTICLE_CONTENT_TYPE:
                     yield record.content_stream().read().decode("utf-8")
-

@@ -131,9 +131,7 @@ class RecordFactory:
         """The request as sent: Host first (the wire has it, Scrapy's headers do not)."""
         out = [("Host", host_header(url))]
         out.extend(
-            (name, value)
-            for name, value in headers
-            if name.lower() != "host" and self.policy.allows(name)
+            (name, value) for name, value in headers if name.lower() != "host" and self.policy.allows(name)
         )
         return out
 

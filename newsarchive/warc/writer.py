@@ -18,7 +18,7 @@ import socket
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -153,13 +153,13 @@ class RotatingWarcWriter:
     def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         while True:
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
+            stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
             name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self.hostname}{self.extension}"
             self._serial += 1
             try:
                 # "x": never append to, or clobber, a file another crawl is writing.
                 # Unbuffered: every record reaches the OS as soon as it is written.
-                self._file = open(self.directory / (name + OPEN_SUFFIX), "xb", buffering=0)  # noqa: SIM115
+                self._file = open(self.directory / (name + OPEN_SUFFIX), "xb", buffering=0)
             except FileExistsError:
                 continue
             break
