@@ -39,6 +39,10 @@ FAILURE_STATS = (
     stat_key("spider", "articles", "download_error"),
     stat_key("spider", "feeds", "malformed"),
     stat_key("spider", "feeds", "not_found"),
+    stat_key("spider", "feeds", "http_error"),
+    stat_key("spider", "feeds", "download_error"),
+    stat_key("spider", "sitemaps", "http_error"),
+    stat_key("spider", "sitemaps", "download_error"),
     stat_key("spider", "sitemaps", "invalid"),
     stat_key("warc", "errors"),
 )

@@ -59,7 +59,9 @@ class SourceSpider(scrapy.Spider):
                     yield request
         if "feeds" in self.kinds:
             for url in source.feeds:
-                yield Request(url, callback=self.parse_feed, meta={meta.SOURCE: source.name})
+                yield Request(
+                    url, callback=self.parse_feed, errback=self.feed_failed, meta={meta.SOURCE: source.name}
+                )
 
     def source_of(self, response: Response) -> Source:
         return self._by_name[response.meta[meta.SOURCE]]
@@ -115,6 +117,7 @@ class SourceSpider(scrapy.Spider):
             yield response.follow(
                 href,
                 callback=self.parse_feed,
+                errback=self.feed_failed,
                 meta={meta.SOURCE: source.name, meta.DISCOVERED: True},
             )
 
@@ -182,16 +185,23 @@ class SourceSpider(scrapy.Spider):
         )
 
     def article_failed(self, failure: Failure) -> None:
+        self.request_failed(failure, "articles")
+
+    def feed_failed(self, failure: Failure) -> None:
+        self.request_failed(failure, "feeds")
+
+    def request_failed(self, failure: Failure, kind: str) -> None:
+        """Count and log a request that gave no usable response (its exchange, if any, is archived)."""
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(HttpError):
             response = failure.value.response
-            self.count("articles", "http_error")
-            logger.warning("HTTP %d for article %s (archived, not extracted)", response.status, response.url)
+            self.count(kind, "http_error")
+            logger.warning("HTTP %d for %s %s (archived, not used)", response.status, kind, response.url)
         elif failure.check(scrapy.exceptions.IgnoreRequest):
-            return  # skipped on purpose (robots.txt, already archived): counted where decided
+            return  # skipped on purpose (robots.txt, already archived, loop): counted where decided
         else:
-            self.count("articles", "download_error")
-            logger.error("Could not download article %s: %s", request.url, failure.getErrorMessage())
+            self.count(kind, "download_error")
+            logger.error("Could not download %s %s: %s", kind, request.url, failure.getErrorMessage())
 
 
 def _header(response: Response, name: str) -> str | None:

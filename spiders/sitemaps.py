@@ -21,6 +21,8 @@ from spiders.base import SourceSpider
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from twisted.python.failure import Failure
+
     from newsarchive.config import Source
 
 logger = logging.getLogger(__name__)
@@ -37,7 +39,12 @@ class SitemapsSpider(SourceSpider, SitemapSpider):
         yield from super().requests_for(source)
         if "sitemaps" in self.kinds:
             for url in source.sitemaps:
-                yield Request(url, callback=self._parse_sitemap, meta={meta.SOURCE: source.name})
+                yield Request(
+                    url,
+                    callback=self._parse_sitemap,
+                    errback=self.sitemap_failed,
+                    meta={meta.SOURCE: source.name},
+                )
 
     def sitemap_filter(self, entries: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         """Leave out entries whose URL cannot be requested (Scrapy would fail the whole sitemap)."""
@@ -48,6 +55,9 @@ class SitemapsSpider(SourceSpider, SitemapSpider):
                 continue
             entry["alternate"] = [url for url in entry.get("alternate", ()) if not validate_url(url)]
             yield entry
+
+    def sitemap_failed(self, failure: Failure) -> None:
+        self.request_failed(failure, "sitemaps")
 
     def _parse_sitemap(self, response: Response) -> Iterable[Request]:
         source = self.source_of(response)
@@ -66,7 +76,7 @@ class SitemapsSpider(SourceSpider, SitemapSpider):
                 if article := self.article_request(request.url, source, _hints(info)):
                     yield article
             else:
-                yield request.replace(meta={meta.SOURCE: source.name})
+                yield request.replace(errback=self.sitemap_failed, meta={meta.SOURCE: source.name})
 
 
 def _hints(info: EntryInfo) -> dict[str, Any]:

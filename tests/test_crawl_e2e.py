@@ -235,7 +235,9 @@ def test_bad_input_is_counted_not_fatal(crawled: Crawled) -> None:
     """Malformed feed, dead link, PDF, binary page, cut body, huge body, loop: counted, logged."""
     stats = crawled.feeds
     assert stats.stat("newsarchive/spider/feeds/malformed") == 1
+    assert stats.stat("newsarchive/spider/feeds/http_error") == 1  # a feed URL answering 404
     assert stats.stat("newsarchive/spider/articles/http_error") == 1
+    assert "HTTP 404 for feeds" in stats.log
     assert stats.stat("newsarchive/spider/articles/not_html") == 1
     assert stats.stat("newsarchive/warc/truncated/length") == 1
     assert stats.stat("newsarchive/warc/truncated/disconnect") == 1

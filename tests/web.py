@@ -251,7 +251,7 @@ def sources_yaml(web: MultiSiteServer) -> str:
     return f"""\
 sources:
   - name: news
-    feeds: ["{news}/rss.xml", "{news}/atom.xml", "{news}/broken.xml"]
+    feeds: ["{news}/rss.xml", "{news}/atom.xml", "{news}/broken.xml", "{news}/gone-feed.xml"]
     sitemaps: ["{news}/robots.txt"]
     max_age: 30d
   - name: blog
