@@ -55,7 +55,7 @@ class SeenUrls:
         now = datetime.now(UTC).isoformat()
         self._db.executemany(
             "INSERT OR IGNORE INTO seen (url, first_archived) VALUES (?, ?)",
-            [(_key(url), now) for url in urls],
+            [(_key(url), now) for url in set(urls)],
         )
 
     def __len__(self) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ from pebble import ProcessExpired, ProcessPool
 from scrapy.exceptions import DropItem, NotConfigured
 
 from newsarchive.exceptions import SettingsError
-from newsarchive.extract import ExtractConfig, extract_in_worker, init_worker
+from newsarchive.extract import ExtractConfig, extract_in_worker, init_worker, pool_context
 from newsarchive.items import ArticleItem, PageCapture
 from newsarchive.stats import stat_key
 
@@ -37,7 +36,14 @@ class ExtractPipeline:
     def __init__(self, config: ExtractConfig, stats: StatsCollector) -> None:
         self.config = config
         self.stats = stats
-        self.pool: ProcessPool | None = None
+        # Started now rather than on spider_opened: the workers load trafilatura while Scrapy
+        # is still building the rest of the crawler.
+        self.pool = ProcessPool(
+            max_workers=config.pool_size,
+            initializer=init_worker,
+            initargs=(config,),
+            context=pool_context(),
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -56,15 +62,6 @@ class ExtractPipeline:
             raise SettingsError(str(exc)) from exc
         return cls(config, crawler.stats)
 
-    def open_spider(self) -> None:
-        # spawn: workers start clean instead of inheriting the reactor, open files and sockets.
-        self.pool = ProcessPool(
-            max_workers=self.config.pool_size,
-            initializer=init_worker,
-            initargs=(self.config,),
-            context=multiprocessing.get_context("spawn"),
-        )
-
     async def process_item(self, item: object) -> object:
         if not isinstance(item, PageCapture):
             return item
@@ -77,7 +74,6 @@ class ExtractPipeline:
 
     async def _extract(self, page: PageCapture) -> dict[str, object] | None:
         """Article fields from a worker; DropItem (counted, logged) when the worker fails."""
-        assert self.pool is not None
         future = self.pool.schedule(
             extract_in_worker, args=(page.html, page.url), timeout=self.config.timeout
         )
@@ -98,9 +94,8 @@ class ExtractPipeline:
 
     def close_spider(self) -> None:
         # Every item has finished by now (the scraper waits for them), so this does not wait.
-        if self.pool is not None:
-            self.pool.close()
-            self.pool.join()
+        self.pool.close()
+        self.pool.join()
 
 
 def _article(page: PageCapture, fields: dict[str, object]) -> ArticleItem:

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_RECORDS = stat_key("warc", "records")
+_BYTES = stat_key("warc", "bytes")
+
 
 @dataclass(frozen=True)
 class WarcConfig:
@@ -135,10 +138,10 @@ class WarcArchive:
         except WarcWriteError:
             self.stats.inc_value(stat_key("warc", "errors"))
             raise
-        for record, location in zip(records, locations, strict=True):
-            self.stats.inc_value(stat_key("warc", "records"))
+        self.stats.inc_value(_RECORDS, len(records))
+        self.stats.inc_value(_BYTES, sum(location.length for location in locations))
+        for record in records:
             self.stats.inc_value(stat_key("warc", "records", record.rec_type))
-            self.stats.inc_value(stat_key("warc", "bytes"), location.length)
         return locations
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
