@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scrapy.settings import SETTINGS_PRIORITIES
+
 from newsarchive import __version__
 from newsarchive.layout import ArchiveLayout
 
@@ -53,8 +55,8 @@ class Addon:
                 "store_empty": False,
             },
         )
-        settings.set("FEEDS", feeds, max(settings.getpriority("FEEDS") or 0, _ADDON_PRIORITY))
-        if settings.getpriority("USER_AGENT") == _DEFAULT_PRIORITY:
+        settings.set("FEEDS", feeds, max(settings.getpriority("FEEDS") or 0, SETTINGS_PRIORITIES["addon"]))
+        if settings.getpriority("USER_AGENT") == SETTINGS_PRIORITIES["default"]:
             settings.set("USER_AGENT", user_agent(settings["ARCHIVE_CONTACT"]), "addon")
 
 
@@ -62,7 +64,3 @@ def user_agent(contact: str) -> str:
     """An identifying User-Agent, naming a contact when one is configured."""
     suffix = f"; +{contact}" if contact else ""
     return f"newsarchive/{__version__} (news archive crawler{suffix})"
-
-
-_DEFAULT_PRIORITY = 0
-_ADDON_PRIORITY = 15

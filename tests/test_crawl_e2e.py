@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from newsarchive import __version__
 from newsarchive.schema import SCHEMA_PATH
 from newsarchive.warc.reader import iter_article_json
 from tests.conftest import CrawlResult, run_crawl
@@ -20,6 +21,8 @@ from tests.records import Record, read_records, warcio_check
 from tests.web import CP1252_PHRASE, EXTRACTABLE, MAXSIZE, SECRET_COOKIE, build_web, sources_yaml
 
 pytestmark = pytest.mark.e2e
+
+CONTACT = "mailto:archive@example.org"
 
 
 @dataclass
@@ -49,7 +52,7 @@ def crawled(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
     with build_web(shared) as web:
         sources = work / "sources.yaml"
         sources.write_text(sources_yaml(web))
-        settings = {"DOWNLOAD_MAXSIZE": MAXSIZE}
+        settings = {"DOWNLOAD_MAXSIZE": MAXSIZE, "ARCHIVE_CONTACT": CONTACT, "ARCHIVE_OPERATOR": "Test Desk"}
         feeds = run_crawl("feeds", archive, f"sources={sources}", settings=settings)
         sitemaps = run_crawl("sitemaps", archive, f"sources={sources}", settings=settings)
         logged = {name: site.paths_requested() for name, site in web.sites.items()}
@@ -103,6 +106,7 @@ def test_requests_are_linked_to_responses(crawled: Crawled) -> None:
         assert response.headers["WARC-Target-URI"] == request.headers["WARC-Target-URI"]
         assert request.http("Host") == [request.headers["WARC-Target-URI"].split("/")[2]]
         assert request.http("Accept-Encoding") == ["gzip, deflate, br"]  # never zstd
+        assert request.http("User-Agent") == [f"newsarchive/{__version__} (news archive crawler; +{CONTACT})"]
     assert all(r.headers.get("WARC-IP-Address") == "127.0.0.1" for r in records if r.type == "response")
 
 
@@ -169,6 +173,7 @@ def test_each_file_opens_with_warcinfo(crawled: Crawled) -> None:
         assert first.type == "warcinfo"
         info = first.payload.decode()
         assert "software: newsarchive/" in info and "robots: obey" in info
+        assert f"contact: {CONTACT}" in info and "operator: Test Desk" in info
         prefix, stamp, serial, _host = path.name.removesuffix(".warc.gz").split("-", 3)
         assert (prefix, len(stamp), len(serial)) == ("newsarchive", 17, 5)
 
