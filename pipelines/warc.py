@@ -43,6 +43,6 @@ class WarcArticlePipeline:
         )
         try:
             self.archive.write(record)
-        except WarcWriteError:
-            logger.exception("Could not archive the extracted text of %s", item.url)
+        except WarcWriteError as exc:
+            logger.error("Could not archive the extracted text of %s: %s", item.url, exc)
         return item

@@ -567,3 +567,13 @@ def test_failed_first_byte_is_rolled_back(tmp_path: Path) -> None:
     (path,) = w.close()
     assert warcio_check(path).returncode == 0
     assert [r.type for r in read_records(path)] == ["warcinfo", "request", "response"]
+
+
+def test_unusable_directory_is_a_warc_write_error(tmp_path: Path) -> None:
+    """A WARC directory that cannot be created gives WarcWriteError (counted, logged), not a crash."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the WARC directory should be")
+    writer = RotatingWarcWriter(blocker / "warc", factory=RecordFactory(), info=INFO)
+    with pytest.raises(WarcWriteError, match="cannot start a WARC file"):
+        writer.write(*RecordFactory().exchange(make_exchange()))
+    assert writer.close() == []

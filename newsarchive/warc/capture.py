@@ -77,8 +77,8 @@ class WarcCaptureMiddleware:
         truncated = self._truncation(request, response)
         try:
             location = self.archive.write_exchange(to_exchange(request, response, truncated))
-        except WarcWriteError:
-            logger.exception("Could not archive %s; the crawl goes on without it", response)
+        except WarcWriteError as exc:
+            logger.error("Could not archive %s (the crawl goes on without it): %s", response, exc)
             return response
         request.meta[meta.WARC_LOCATION] = location.as_dict()
         request.meta[meta.WIRE_LENGTH] = len(response.body)

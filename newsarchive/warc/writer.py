@@ -131,7 +131,10 @@ class RotatingWarcWriter:
     def write(self, *records: ArcWarcRecord) -> list[RecordLocation]:
         """Append ``records`` contiguously to the current file and flush; return where each went."""
         if self._file is None:
-            self._open()
+            try:
+                self._open()
+            except OSError as exc:
+                raise WarcWriteError(f"{self.directory}: cannot start a WARC file: {exc}") from exc
         assert self._file is not None
         chunks = [self._serializer.to_bytes(record) for record in records]
         offset = self._size
