@@ -241,6 +241,8 @@ def test_bad_input_is_counted_not_fatal(crawled: Crawled) -> None:
     stats = crawled.feeds
     assert stats.stat("newsarchive/spider/feeds/malformed") == 1
     assert stats.stat("newsarchive/spider/feeds/http_error") == 1  # a feed URL answering 404
+    assert stats.stat("newsarchive/spider/feeds/download_error") == 1  # a server gone away
+    assert "Could not download feeds http://127.0.0.1:9/feed.xml" in stats.log
     assert stats.stat("newsarchive/spider/articles/http_error") == 1
     assert "HTTP 404 for feeds" in stats.log
     assert stats.stat("newsarchive/spider/articles/not_html") == 1

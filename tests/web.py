@@ -22,6 +22,8 @@ MAXSIZE = 1_000_000
 """DOWNLOAD_MAXSIZE the crawl tests run with; ``/articles/huge.html`` is over it."""
 
 SECRET_COOKIE = "session=S3cr3tCookieValue"
+DEAD_SERVER = "http://127.0.0.1:9"
+"""Nothing listens there (the discard port): a server gone away."""
 
 ARTICLES = {
     # path: what the page is (the feed entry title)
@@ -251,7 +253,7 @@ def sources_yaml(web: MultiSiteServer) -> str:
     return f"""\
 sources:
   - name: news
-    feeds: ["{news}/rss.xml", "{news}/atom.xml", "{news}/broken.xml", "{news}/gone-feed.xml"]
+    feeds: ["{news}/rss.xml", "{news}/atom.xml", "{news}/broken.xml", "{news}/gone-feed.xml", "{DEAD_SERVER}/feed.xml"]
     sitemaps: ["{news}/robots.txt"]
     max_age: 30d
   - name: blog
