@@ -79,13 +79,17 @@ class SourceSpider(scrapy.Spider):
             yield from self.discover_feeds(response, source)
             return
         feed = parse_feed(response.body, response.url, _header(response, "Content-Type"))
+        if not feed.entries and feed.is_feed and not feed.problem:
+            self.count("feeds", "empty")
+            logger.info("Feed %s (source %r) lists no article", response.url, source.name)
+            return
         if not feed.entries:
             self.count("feeds", "malformed")
             logger.error(
                 "No entries in feed %s (source %r): %s",
                 response.url,
                 source.name,
-                feed.problem or "an empty feed",
+                feed.problem or "not a feed",
             )
             return
         self.count("feeds", "parsed")

@@ -240,6 +240,7 @@ def test_bad_input_is_counted_not_fatal(crawled: Crawled) -> None:
     """Malformed feed, dead link, PDF, binary page, cut body, huge body, loop: counted, logged."""
     stats = crawled.feeds
     assert stats.stat("newsarchive/spider/feeds/malformed") == 1
+    assert stats.stat("newsarchive/spider/feeds/empty") == 1  # well-formed, no items: no error
     assert stats.stat("newsarchive/spider/feeds/http_error") == 1  # a feed URL answering 404
     assert stats.stat("newsarchive/spider/feeds/download_error") == 1  # a server gone away
     assert "Could not download feeds http://127.0.0.1:9/feed.xml" in stats.log

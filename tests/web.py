@@ -161,6 +161,7 @@ def build_web(shared: Path) -> MultiSiteServer:
                 ).encode(),
                 "application/atom+xml",
             ),
+            "/empty.xml": Resource(_rss([]), "application/rss+xml"),
             "/broken.xml": Resource(
                 b"<rss version='2.0'><channel><title>Broken &bogus; <item>", "application/rss+xml"
             ),
@@ -253,7 +254,7 @@ def sources_yaml(web: MultiSiteServer) -> str:
     return f"""\
 sources:
   - name: news
-    feeds: ["{news}/rss.xml", "{news}/atom.xml", "{news}/broken.xml", "{news}/gone-feed.xml", "{DEAD_SERVER}/feed.xml"]
+    feeds: ["{news}/rss.xml", "{news}/atom.xml", "{news}/broken.xml", "{news}/empty.xml", "{news}/gone-feed.xml", "{DEAD_SERVER}/feed.xml"]
     sitemaps: ["{news}/robots.txt"]
     max_age: 30d
   - name: blog
