@@ -4,6 +4,7 @@ file; a forced stop leaves only complete records; JOBDIR resumes without fetchin
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -24,8 +25,11 @@ ARTICLES = 24
 
 @pytest.fixture()
 def slow_web(shared: Path):
-    """One site whose articles (real pages) each take 0.4 s to answer."""
+    """One site whose articles (real pages) each take 0.4 s to answer; the first one, a real
+    page with its body repeated 25 times, keeps an extraction worker busy for about a second."""
     pages = aeb_pages(shared, ARTICLES)
+    start, end = pages[0].index(b"<body"), pages[0].rindex(b"</body>")
+    pages[0] = pages[0][:start] + pages[0][start:end].replace(b"<body", b"<div", 1) * 25 + pages[0][end:]
     site = Site("slow", {f"/a/{i}.html": Resource(page, delay=0.4) for i, page in enumerate(pages)})
     with MultiSiteServer([site]) as web:
         yield web
@@ -42,7 +46,15 @@ def start_crawl(
         f"file={urls}",
         settings={"LOG_LEVEL": "DEBUG", "CONCURRENT_REQUESTS": 2, **dict(settings)},
     )
-    return subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    # A session of its own: a process group to signal as a terminal's Ctrl-C would.
+    return subprocess.Popen(
+        command,
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_for(process: subprocess.Popen[str], marker: str, count: int = 1) -> list[str]:
@@ -85,6 +97,26 @@ def test_sigterm_closes_warc_and_json(slow_web: MultiSiteServer, tmp_path: Path)
         json.loads(line) for f in (archive / "json").glob("*.jsonl") for line in f.read_text().splitlines()
     ]
     assert lines_out and {line["url"] for line in lines_out} <= set(articles)
+
+
+def test_ctrl_c_to_the_process_group_spares_the_extraction_workers(
+    slow_web: MultiSiteServer, tmp_path: Path
+) -> None:
+    """SIGINT to the whole group (Ctrl-C) early on: a clean shutdown, the page in flight still
+    extracted (the fork server must not die of it while it loads trafilatura)."""
+    archive = tmp_path / "archive"
+    process = start_crawl(slow_web, tmp_path, archive)
+    lines = wait_for(process, "/a/0.html> (referer: None)")  # its extraction starts now
+    os.killpg(process.pid, signal.SIGINT)
+    log = finish(process, lines)
+    assert "Spider closed (shutdown)" in log, log[-3000:]
+    assert "Extraction failed" not in log, [x for x in log.splitlines() if "Extraction failed" in x]
+    (run,) = (archive / "state" / "runs").glob("*.json")
+    stats = json.loads(run.read_text())
+    assert "newsarchive/extract/errors" not in stats
+    extracted = [line for f in (archive / "json").glob("*.jsonl") for line in f.read_text().splitlines()]
+    assert len(extracted) == stats["newsarchive/extract/articles"] >= 1
+    assert any(json.loads(line)["url"].endswith("/a/0.html") for line in extracted)
 
 
 def test_second_signal_leaves_only_complete_records(slow_web: MultiSiteServer, tmp_path: Path) -> None:
