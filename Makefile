@@ -1,6 +1,6 @@
 # make demo  : crawl the bundled demo web (127.0.0.1 only) into ./archive and print a summary
 # make test  : the test suite (real HTTP servers on 127.0.0.1, real scrapy crawl subprocesses)
-# make bench : throughput of the full crawl against bare Scrapy and trafilatura alone
+# make bench : the full crawl against bare Scrapy and trafilatura alone; MinHash speed and accuracy
 # Each builds its own virtualenv in .venv from pyproject.toml (Python 3.11+ needed).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -25,7 +25,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/crawl_throughput.py
+	$(BIN)/python bench/minhash_speed.py
 
 clean:
 	rm -rf $(VENV) archive build *.egg-info
