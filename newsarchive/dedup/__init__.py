@@ -1,10 +1,20 @@
-"""Near-duplicate detection. For now the signature layer: normalised text, shingles, MinHash.
+"""Near-duplicate detection: MinHash signatures of article text and an embedded LSH index.
 
-See :mod:`newsarchive.dedup.signature` and ``bench/MINHASH.md`` for the measured defaults.
+See :mod:`newsarchive.dedup.signature`, :mod:`newsarchive.dedup.index` and ``bench/MINHASH.md``
+for the measured defaults. Not wired into the crawl yet (issue 3).
 """
 
 from __future__ import annotations
 
+from newsarchive.dedup.index import (
+    Cluster,
+    ClusterMember,
+    Document,
+    IndexConfig,
+    IndexMismatchError,
+    Match,
+    SqliteIndex,
+)
 from newsarchive.dedup.signature import (
     ALGORITHM,
     EMPTY_VALUE,
@@ -23,8 +33,15 @@ from newsarchive.dedup.signature import (
 __all__ = [
     "ALGORITHM",
     "EMPTY_VALUE",
+    "Cluster",
+    "ClusterMember",
+    "Document",
+    "IndexConfig",
+    "IndexMismatchError",
+    "Match",
     "MinHasher",
     "SignatureParams",
+    "SqliteIndex",
     "containment",
     "estimate_containment",
     "estimate_jaccard",

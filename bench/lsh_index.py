@@ -1,0 +1,162 @@
+"""SqliteIndex at N documents: inserts/s, queries/s (p50/p99), bytes on disk per document.
+
+    .venv/bin/python bench/lsh_index.py [--docs 100000]
+
+Documents: random 128-value signatures (distinct stories), 10 % near-duplicates of an earlier
+document (30-70 % of the values replaced: estimated J 0.3-0.7) and 2 % exact copies (same
+fingerprint); metadata of realistic length (WARC record id, URL, site, title, timestamp).
+Random signatures share no band key by chance, so the query cost here is the floor; the real
+background rate (pairs of unrelated real news texts sharing a band key) is measured separately
+on the ../shared AEB + Fundus texts and extrapolated to candidates per query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from newsarchive.dedup import MinHasher, SignatureParams  # noqa: E402
+from newsarchive.dedup.index import Document, IndexConfig, SqliteIndex, band_keys  # noqa: E402
+
+SHARED = REPO.parent / "shared"
+
+
+def make_docs(n: int, rng: np.random.Generator) -> list[Document]:
+    docs: list[Document] = []
+    for i in range(n):
+        roll = rng.random()
+        if docs and roll < 0.02:
+            base = docs[int(rng.integers(len(docs)))]
+            fingerprint, signature = base.fingerprint, base.signature
+        elif docs and roll < 0.12:
+            base = docs[int(rng.integers(len(docs)))]
+            signature = base.signature.copy()
+            replace = rng.random(signature.size) < rng.uniform(0.3, 0.7)
+            signature[replace] = rng.integers(0, 2**32, int(replace.sum()), dtype=np.uint32)
+            fingerprint = rng.bytes(16)
+        else:
+            signature = rng.integers(0, 2**32, 128, dtype=np.uint32)
+            fingerprint = rng.bytes(16)
+        site = f"www.news-site-{i % 500}.example.com"
+        docs.append(
+            Document(
+                key=f"<urn:uuid:{uuid.UUID(bytes=rng.bytes(16))}>",
+                url=f"https://{site}/2026/11/{i % 28 + 1:02d}/story-about-something-{i}-happening-today.html",
+                site=site,
+                title=f"Headline number {i} about an event that happened somewhere today",
+                fetched_at=f"2026-11-{i % 28 + 1:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+                fingerprint=fingerprint,
+                signature=signature,
+            )
+        )
+    return docs
+
+
+def background_rate(config: IndexConfig) -> None:
+    """Share of pairs of real, unrelated news texts with at least one common band key."""
+    corpora = SHARED / "corpora"
+    try:
+        aeb = json.loads((corpora / "aeb-article-extraction-benchmark/ground-truth.json").read_text())
+        texts = [v["articleBody"] for v in aeb.values() if v.get("articleBody")]
+        with open(corpora / "fundus-parser-test-data/index.jsonl", encoding="utf-8") as lines:
+            texts += [json.loads(line).get("body_text") or "" for line in lines]
+    except OSError as error:
+        print(f"background rate: skipped ({error})")
+        return
+    texts = [t for t in texts if len(t) >= 1000]
+    signatures = MinHasher(SignatureParams()).signatures(texts)
+    keys = np.array([band_keys(s, config.bands, config.rows) for s in signatures])
+    shared = (keys[:, None, :] == keys[None, :, :]).any(axis=2)
+    n = len(texts)
+    pairs = (shared.sum() - n) // 2
+    rate = pairs / (n * (n - 1) / 2)
+    print(
+        f"background: {pairs} of {n * (n - 1) // 2} pairs of real texts share a band key "
+        f"(rate {rate:.5f}; includes the few known near-duplicate pairs) -> about "
+        f"{rate * 100_000:.0f} candidates per query at 100k, {rate * 1_000_000:.0f} at 1M"
+    )
+
+
+def sizes(path: Path) -> dict[str, int]:
+    db = sqlite3.connect(path)
+    try:
+        return dict(db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"))
+    finally:
+        db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=5_000)
+    args = parser.parse_args()
+    config = IndexConfig()
+    rng = np.random.default_rng(1)
+    docs = make_docs(args.docs, rng)
+    probes = make_docs(args.queries, np.random.default_rng(2))
+    # Half the probes are near-duplicates of indexed documents (so they find candidates).
+    for i in range(0, len(probes), 2):
+        base = docs[int(rng.integers(len(docs)))].signature.copy()
+        base[rng.random(base.size) < 0.4] = 0
+        probes[i] = Document(**{**probes[i].__dict__, "signature": base})
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "dedup.sqlite"
+        with SqliteIndex(path, SignatureParams(), config) as index:
+            start = time.perf_counter()
+            linked = 0
+            for doc in docs:
+                linked += index.add(doc).duplicate_of is not None
+            insert_s = time.perf_counter() - start
+            times = []
+            found = 0
+            for doc in probes:
+                t0 = time.perf_counter()
+                found += index.find(doc).duplicate_of is not None
+                times.append(time.perf_counter() - t0)
+            extra = make_docs(20_000, np.random.default_rng(3))
+            start = time.perf_counter()
+            for i in range(0, len(extra), 100):
+                index.add_many(extra[i : i + 100])
+            batch_rate = len(extra) / (time.perf_counter() - start)
+            index._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        print(f"insert (add_many, 100 per transaction, next {len(extra)}): {batch_rate:,.0f} docs/s")
+        n = args.docs + len(extra)
+        file_bytes = path.stat().st_size
+        table = sizes(path)
+        print(
+            f"{n} documents ({linked} added as copies), bands x rows {config.bands} x {config.rows}, "
+            f"{config.storage_bits}-bit signatures; SQLite {sqlite3.sqlite_version}"
+        )
+        print(f"insert (add, one transaction each): {args.docs / insert_s:,.0f} docs/s")
+        times.sort()
+        print(
+            f"query (find): {len(times) / sum(times):,.0f} queries/s, p50 {statistics.median(times) * 1e3:.3f} ms, "
+            f"p99 {times[int(len(times) * 0.99)] * 1e3:.3f} ms ({found} of {len(probes)} found a cluster)"
+        )
+        print(f"file at {n} documents: {file_bytes / n:.0f} bytes/doc ({file_bytes / 1e6:.1f} MB)")
+        for name, size in table.items():
+            print(f"  {name:28} {size / n:6.0f} bytes/doc")
+        db = sqlite3.connect(path)
+        db.execute("VACUUM")
+        db.close()
+        print(f"after VACUUM: {path.stat().st_size / n:.0f} bytes/doc")
+        for name, size in sizes(path).items():
+            print(f"  {name:28} {size / n:6.0f} bytes/doc")
+    background_rate(config)
+
+
+if __name__ == "__main__":
+    main()
