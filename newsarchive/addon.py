@@ -24,6 +24,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.dedup.DedupPipeline": 150,  # before the WARC record, which then holds its fields
     "pipelines.warc.WarcArticlePipeline": 200,
 }
 EXTENSIONS = {

@@ -73,3 +73,10 @@ class ArticleItem:
     """Length in bytes of the response record as stored (one gzip member)."""
     warc_record_id: str
     """WARC-Record-ID of the response record."""
+    cluster_id: str | None = None
+    """Same for every near-identical copy of one text, stable across runs: the hex fingerprint of
+    the cluster's first archived text. None when near-duplicate detection is off."""
+    duplicate_of: str | None = None
+    """URL of the cluster's first archived article when this one is a copy of it; else None."""
+    similarity: float | None = None
+    """Estimated Jaccard similarity (word 5-shingles) to that article; None for the first one."""

@@ -21,6 +21,17 @@ ARCHIVE_CONTACT = ""  # URL or e-mail for site owners; goes into the User-Agent 
 ARCHIVE_OPERATOR = ""  # who runs the crawl; goes into warcinfo
 ARCHIVE_RECRAWL = False  # True: fetch articles again even when already archived
 
+DEDUP_ENABLED = True
+DEDUP_BANDS = 20  # LSH bands over the first BANDS * ROWS signature values (bench/MINHASH.md)
+DEDUP_NUM_PERM = 128  # MinHash permutations; stored with the index (ARCHIVE_URI/state/dedup.sqlite)
+DEDUP_POLICY = "mark"  # mark: every article kept, copies marked; drop: copies left out of the JSON
+DEDUP_ROWS = 2
+DEDUP_SEED = 1
+DEDUP_SHINGLE_KIND = "word"  # word | char
+DEDUP_SHINGLE_SIZE = 5
+DEDUP_STORAGE_BITS = 8  # bits kept per stored signature value: 8, 16 or 32
+DEDUP_THRESHOLD = 0.30  # estimated Jaccard from which a candidate is a near-duplicate
+
 EXTRACT_ENABLED = True
 EXTRACT_FOCUS = "balanced"  # trafilatura: balanced | precision | recall
 EXTRACT_MIN_TEXT_LENGTH = 250  # characters; shorter extractions are not articles

@@ -13,6 +13,7 @@ import yaml
 
 from newsarchive.demo.server import DEMO_PORTS, SITES_DIR
 from tests.conftest import REPO
+from tests.records import response_urls
 
 pytestmark = pytest.mark.e2e
 
@@ -22,9 +23,21 @@ def demo_url(path: str) -> str:
     return f"http://127.0.0.1:{DEMO_PORTS[site]}/{rest}"
 
 
-def run_demo(archive: Path) -> subprocess.CompletedProcess[str]:
+def run_demo(archive: Path, *settings: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "newsarchive",
+        "demo",
+        "--archive",
+        str(archive),
+        "-s",
+        "EXTRACT_WORKERS=1",
+    ]
+    for setting in settings:
+        command += ["-s", setting]
     return subprocess.run(
-        [sys.executable, "-m", "newsarchive", "demo", "--archive", str(archive), "-s", "EXTRACT_WORKERS=1"],
+        command,
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -64,3 +77,39 @@ def test_demo_crawls_every_copy_and_reruns_quietly(tmp_path: Path) -> None:
         r"Articles: 0 extracted this run, \d+ pages without article, (\d+) skipped", second.stdout
     )
     assert int(re.search(r"(\d+) skipped as already archived", second.stdout)[1]) >= len(extracted)  # type: ignore[index]
+
+
+def json_lines(archive: Path) -> list[dict[str, object]]:
+    return [
+        json.loads(line)
+        for f in sorted((archive / "json").glob("*.jsonl"))
+        for line in f.read_text().splitlines()
+    ]
+
+
+def test_demo_copies_share_a_cluster_with_their_original(tmp_path: Path) -> None:
+    """Verbatim and lightly edited copies join their original's cluster; one of each cluster is
+    its first capture; the independent report stays apart. DEDUP_POLICY=drop leaves the copies out
+    of the JSON and keeps them in the WARC."""
+    archive = tmp_path / "archive"
+    assert run_demo(archive).returncode == 0
+    by_url = {line["url"]: line for line in json_lines(archive)}
+    expected = json.loads((SITES_DIR / "expected.json").read_text())
+    for copy in expected["copies"]:
+        if copy["kind"] not in ("verbatim", "edited"):
+            continue
+        original, duplicate = by_url[demo_url(copy["original"])], by_url[demo_url(copy["copy"])]
+        assert original["cluster_id"] == duplicate["cluster_id"], copy
+        first = [line for line in by_url.values() if line["cluster_id"] == original["cluster_id"]]
+        assert sum(line["duplicate_of"] is None for line in first) == 1
+        assert all(line["similarity"] is None or line["similarity"] >= 0.3 for line in first)
+    for pair in expected["independent"]:
+        assert by_url[demo_url(pair["a"])]["cluster_id"] != by_url[demo_url(pair["b"])]["cluster_id"], pair
+
+    dropped = tmp_path / "dropped"
+    assert run_demo(dropped, "DEDUP_POLICY=drop").returncode == 0
+    kept = json_lines(dropped)
+    assert kept and all(line["duplicate_of"] is None for line in kept)
+    assert len(kept) < len(by_url)
+    warc = [url for path in sorted((dropped / "warc").iterdir()) for url in response_urls(path)]
+    assert all(url in warc for url in by_url)

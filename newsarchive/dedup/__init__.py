@@ -1,7 +1,7 @@
 """Near-duplicate detection: MinHash signatures of article text and an embedded LSH index.
 
 See :mod:`newsarchive.dedup.signature`, :mod:`newsarchive.dedup.index` and ``bench/MINHASH.md``
-for the measured defaults. Not wired into the crawl yet (issue 3).
+for the measured defaults; ``pipelines/dedup.py`` puts them to work in a crawl.
 """
 
 from __future__ import annotations

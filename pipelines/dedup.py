@@ -1,0 +1,121 @@
+"""Recognise near-identical copies of archived articles: MinHash signature, LSH index, cluster.
+
+Every article gets ``cluster_id``, ``duplicate_of`` and ``similarity`` (see ``items.py``). The
+signature and the index look-up run in a thread, off the reactor: NumPy and SQLite release the
+GIL for most of the work, and the index serialises writers itself (one transaction per add).
+``DEDUP_POLICY = "drop"`` leaves near-identical copies out of the JSON; their captures stay in
+the WARC files either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import DropItem, NotConfigured
+
+from newsarchive.dedup import (
+    Document,
+    IndexConfig,
+    Match,
+    MinHasher,
+    SignatureParams,
+    SqliteIndex,
+    text_fingerprint,
+)
+from newsarchive.exceptions import SettingsError
+from newsarchive.items import ArticleItem
+from newsarchive.layout import ArchiveLayout
+from newsarchive.stats import stat_key
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+POLICIES = ("mark", "drop")
+
+
+class DedupPipeline:
+    """ArticleItem in, the same article with its cluster fields out (or dropped, by policy)."""
+
+    def __init__(self, index: SqliteIndex, hasher: MinHasher, policy: str, stats: StatsCollector) -> None:
+        self.index = index
+        self.hasher = hasher
+        self.policy = policy
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.getbool("DEDUP_ENABLED"):
+            raise NotConfigured("DEDUP_ENABLED is False")
+        policy = settings.get("DEDUP_POLICY")
+        if policy not in POLICIES:
+            raise SettingsError(f"DEDUP_POLICY must be one of {', '.join(POLICIES)}, got {policy!r}")
+        params, config = _dedup_config(settings)
+        path = ArchiveLayout.from_uri(settings["ARCHIVE_URI"]).state_dir / "dedup.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            index = SqliteIndex(path, params, config)
+        except ValueError as exc:
+            raise SettingsError(f"{path}: {exc}") from exc
+        return cls(index, MinHasher(params), policy, crawler.stats)
+
+    async def process_item(self, item: object) -> object:
+        if not isinstance(item, ArticleItem):
+            return item
+        match = await asyncio.to_thread(self._add, item)
+        marked = replace(
+            item, cluster_id=match.cluster_id, duplicate_of=match.duplicate_of, similarity=match.similarity
+        )
+        if match.duplicate_of is None:
+            self.stats.inc_value(stat_key("dedup", "originals"))
+            return marked
+        self.stats.inc_value(stat_key("dedup", "exact" if match.exact else "near_duplicates"))
+        logger.debug("%s is a copy of %s (similarity %.2f)", item.url, match.duplicate_of, match.similarity)
+        if self.policy == "drop":
+            raise DropItem(f"{item.url} is a copy of {match.duplicate_of}", log_level="DEBUG")
+        return marked
+
+    def _add(self, item: ArticleItem) -> Match:
+        return self.index.add(
+            Document(
+                key=item.warc_record_id,
+                url=item.url,
+                site=item.hostname,
+                title=item.title,
+                fetched_at=item.fetched_at,
+                fingerprint=text_fingerprint(item.text),
+                signature=self.hasher.signature(item.text),
+            )
+        )
+
+    def close_spider(self) -> None:
+        self.index.close()
+
+
+def _dedup_config(settings: BaseSettings) -> tuple[SignatureParams, IndexConfig]:
+    """Every ``DEDUP_*`` setting, checked; a bad one stops the crawl naming it."""
+    try:
+        params = SignatureParams(
+            num_perm=settings.getint("DEDUP_NUM_PERM"),
+            shingle_size=settings.getint("DEDUP_SHINGLE_SIZE"),
+            shingle_kind=settings.get("DEDUP_SHINGLE_KIND"),
+            seed=settings.getint("DEDUP_SEED"),
+        )
+        config = IndexConfig(
+            bands=settings.getint("DEDUP_BANDS"),
+            rows=settings.getint("DEDUP_ROWS"),
+            near_duplicate=settings.getfloat("DEDUP_THRESHOLD"),
+            storage_bits=settings.getint("DEDUP_STORAGE_BITS"),
+        )
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
+    return params, config
