@@ -8,7 +8,6 @@ whose URL was archived with a 2xx response by an earlier run are skipped, unless
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from scrapy.exceptions import IgnoreRequest
 from w3lib.url import canonicalize_url
 
 from newsarchive import meta
+from newsarchive._sqlite import connect
 from newsarchive.layout import ArchiveLayout
 from newsarchive.stats import stat_key
 
@@ -39,10 +39,8 @@ class SeenUrls:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None)
         # WAL + NORMAL: a commit costs no fsync, and a crash loses at most the last few marks.
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = connect(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS seen (url TEXT PRIMARY KEY, first_archived TEXT NOT NULL)"
         )

@@ -68,28 +68,6 @@ def expected() -> dict:
 
 
 @pytest.fixture(scope="module")
-def labelled_pairs(shared: Path, extractor) -> list[tuple[dict, str, str]]:
-    """news-reposts-real pairs, texts extracted as the pipeline does (or the upstream bodies)."""
-    folder = shared / "corpora/news-reposts-real"
-    corpora = shared / "corpora"
-    aeb = json.loads((corpora / "aeb-article-extraction-benchmark/ground-truth.json").read_text())
-    with open(corpora / "fundus-parser-test-data/index.jsonl", encoding="utf-8") as lines:
-        fundus = {r["html"]: r["body_text"] for r in map(json.loads, lines)}
-
-    def text(path: str) -> str:
-        if path.startswith("../aeb-article-extraction-benchmark/"):
-            return aeb[Path(path).name.removesuffix(".html.gz")]["articleBody"]
-        if path.startswith("../fundus-parser-test-data/"):
-            return fundus[path.removeprefix("../fundus-parser-test-data/")]
-        html = (folder / path).read_bytes().decode("utf-8")
-        return extractor.extract(html, f"https://example.invalid/{Path(path).name}")["text"]
-
-    with open(folder / "pairs.jsonl", encoding="utf-8") as lines:
-        labels = [json.loads(line) for line in lines]
-    return [(label, text(label["a"]), text(label["b"])) for label in labels]
-
-
-@pytest.fixture(scope="module")
 def seeds(shared: Path) -> dict[str, str]:
     return {p.name[:3]: p.read_text(encoding="utf-8") for p in sorted((shared / "seeds").glob("*.txt"))}
 

@@ -51,31 +51,6 @@ def articles(shared: Path) -> list[str]:
     return [t for t in texts if len(t) >= 1000]
 
 
-@pytest.fixture(scope="module")
-def labelled_pairs(shared: Path) -> list[tuple[dict, str, str]]:
-    """news-reposts-real pairs, texts extracted as the pipeline does (or the upstream bodies)."""
-    from newsarchive.extract import ArticleExtractor, ExtractConfig
-
-    folder = shared / "corpora/news-reposts-real"
-    corpora = shared / "corpora"
-    aeb = json.loads((corpora / "aeb-article-extraction-benchmark/ground-truth.json").read_text())
-    with open(corpora / "fundus-parser-test-data/index.jsonl", encoding="utf-8") as lines:
-        fundus = {r["html"]: r["body_text"] for r in map(json.loads, lines)}
-    extractor = ArticleExtractor(ExtractConfig())
-
-    def text(path: str) -> str:
-        if path.startswith("../aeb-article-extraction-benchmark/"):
-            return aeb[Path(path).name.removesuffix(".html.gz")]["articleBody"]
-        if path.startswith("../fundus-parser-test-data/"):
-            return fundus[path.removeprefix("../fundus-parser-test-data/")]
-        html = (folder / path).read_bytes().decode("utf-8")
-        return extractor.extract(html, f"https://example.invalid/{Path(path).name}")["text"]
-
-    with open(folder / "pairs.jsonl", encoding="utf-8") as lines:
-        labels = [json.loads(line) for line in lines]
-    return [(label, text(label["a"]), text(label["b"])) for label in labels]
-
-
 # -- normalize and fingerprint ------------------------------------------------------------------
 
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from newsarchive._sqlite import connect
 from newsarchive.dedup.signature import (
     STORAGE_BITS,
     SignatureParams,
@@ -52,8 +53,6 @@ from newsarchive.dedup.signature import (
 SCHEMA_VERSION = 1
 BAND_HASH = "blake2b-32"
 """Names the band-key function; stored with the index so that a change is a clear error."""
-BUSY_TIMEOUT_MS = 60_000
-"""How long a process waits for another one's write transaction before giving up."""
 CACHE_KIB = 65_536
 """SQLite page cache per connection. Each add touches ``bands`` random leaf pages of the band
 table; with SQLite's default 2 MB cache those are re-read and spilled on every insert once the
@@ -216,13 +215,8 @@ class SqliteIndex:
                 f"{self.config.bands * self.config.rows}) must not exceed DEDUP_NUM_PERM ({params.num_perm})"
             )
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
+        self._db = connect(self.path)
         try:
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            # WAL + NORMAL: a commit is not fsynced; an OS crash may lose the last commits but
-            # never corrupts the file (an application crash loses nothing).
-            self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self._open()
         except BaseException:
