@@ -1,4 +1,4 @@
-"""The ``newsarchive`` command: demo, schema, rebuild-json, check-sources.
+"""The ``newsarchive`` command: demo, clusters, schema, rebuild-json, check-sources.
 
 Crawls themselves run with ``scrapy crawl`` (see README); these are the tools around them.
 """
@@ -29,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
         "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="a Scrapy setting"
     )
 
+    clusters = commands.add_parser("clusters", help="list the clusters of near-identical articles")
+    clusters.add_argument(
+        "archive", nargs="?", default="./archive", help="ARCHIVE_URI (default: %(default)s)"
+    )
+    clusters.add_argument("--json", action="store_true", help="one JSON document, for programs")
+    clusters.add_argument("--min-size", type=int, default=2, help="smallest cluster listed (default: 2)")
+
     commands.add_parser("schema", help="print the JSON Schema of the article records")
 
     rebuild = commands.add_parser("rebuild-json", help="print the JSON lines stored in WARC files")
@@ -43,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
             from newsarchive.demo.run import run_demo
 
             return run_demo(args.archive, args.sources, dict(_setting(s) for s in args.set))
+        if args.command == "clusters":
+            from newsarchive.dedup.report import print_clusters
+
+            return print_clusters(args.archive, as_json=args.json, min_size=args.min_size)
         if args.command == "schema":
             from newsarchive.schema import article_schema
 

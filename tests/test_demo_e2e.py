@@ -106,6 +106,25 @@ def test_demo_copies_share_a_cluster_with_their_original(tmp_path: Path) -> None
     for pair in expected["independent"]:
         assert by_url[demo_url(pair["a"])]["cluster_id"] != by_url[demo_url(pair["b"])]["cluster_id"], pair
 
+    listed = subprocess.run(
+        [sys.executable, "-m", "newsarchive", "clusters", str(archive), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    clusters = {c["cluster_id"]: c for c in json.loads(listed.stdout)}
+    bridge = clusters[by_url[demo_url("herald/news/2026/11/harbour-bridge-closure.html")]["cluster_id"]]
+    urls = {bridge["canonical"]["url"], *(copy["url"] for copy in bridge["copies"])}
+    assert {demo_url(c["copy"]) for c in expected["copies"] if "bridge" in c["original"]} & urls
+    assert bridge["size"] == len(urls) >= 3
+    table = subprocess.run(
+        [sys.executable, "-m", "newsarchive", "clusters", str(archive)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"{len(clusters)} clusters of 2 or more articles" in table and bridge["canonical"]["url"] in table
+
     dropped = tmp_path / "dropped"
     assert run_demo(dropped, "DEDUP_POLICY=drop").returncode == 0
     kept = json_lines(dropped)

@@ -223,6 +223,21 @@ class SqliteIndex:
             self._db.close()
             raise
 
+    @classmethod
+    def open_existing(cls, path: Path | str) -> SqliteIndex:
+        """The index at ``path`` with the settings it was built with (for reading it back)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no dedup index at {path}: has a crawl with DEDUP_ENABLED run there?")
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            meta = {name: json.loads(value) for name, value in db.execute("SELECT * FROM meta")}
+        finally:
+            db.close()
+        layout = meta["lsh"]
+        config = IndexConfig(bands=layout["bands"], rows=layout["rows"], storage_bits=layout["storage_bits"])
+        return cls(path, SignatureParams.from_dict(meta["signature_params"]), config)
+
     def _open(self) -> None:
         stored_params = self.params.as_dict()
         stored_layout = self.config.layout()
