@@ -88,5 +88,5 @@ def _setting(text: str) -> tuple[str, str]:
 
 def configure_scrapy_environment() -> None:
     """What ``scrapy crawl`` finds through scrapy.cfg, for in-process crawls run from anywhere."""
+    # newsarchive.settings also keeps tldextract offline, before any crawler component loads.
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newsarchive.settings")
-    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
