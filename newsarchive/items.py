@@ -80,3 +80,10 @@ class ArticleItem:
     """URL of the cluster's first archived article when this one is a copy of it; else None."""
     similarity: float | None = None
     """Estimated Jaccard similarity (word 5-shingles) to that article; None for the first one."""
+    partial_copies: list[dict[str, str | float]] | None = None
+    """Partial copies between this article and others archived before it, which are not near-duplicates:
+    excerpts, and articles embedded in bigger pages. One object per link: ``url`` and ``cluster_id`` of
+    the other article; ``relation``, ``copy_of`` (this page reproduces part of the other) or
+    ``copied_by`` (the other reproduces part of this one); ``containment``, the estimated share of the
+    source's text found in the copy; ``share``, the estimated share of the copy's text that is the
+    source's. Empty when there are none; None when near-duplicate detection is off."""

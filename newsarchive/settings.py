@@ -23,7 +23,9 @@ ARCHIVE_RECRAWL = False  # True: fetch articles again even when already archived
 
 DEDUP_ENABLED = True
 DEDUP_BANDS = 20  # LSH bands over the first BANDS * ROWS signature values (bench/MINHASH.md)
+DEDUP_MAX_FINGERPRINTS = 128  # partial-copy fingerprints kept per document (the smallest)
 DEDUP_NUM_PERM = 128  # MinHash permutations; stored with the index (ARCHIVE_URI/state/dedup.sqlite)
+DEDUP_PARTIAL_THRESHOLD = 0.5  # containment from which an excerpt or an embed is linked
 DEDUP_POLICY = "mark"  # mark: every article kept, copies marked; drop: copies left out of the JSON
 DEDUP_ROWS = 2
 DEDUP_SEED = 1
@@ -31,6 +33,7 @@ DEDUP_SHINGLE_KIND = "word"  # word | char
 DEDUP_SHINGLE_SIZE = 5
 DEDUP_STORAGE_BITS = 8  # bits kept per stored signature value: 8, 16 or 32
 DEDUP_THRESHOLD = 0.30  # estimated Jaccard from which a candidate is a near-duplicate
+DEDUP_WINDOW = 12  # winnowing window (shingles) of partial-copy fingerprints; 0: no partial copies
 
 EXTRACT_ENABLED = True
 EXTRACT_FOCUS = "balanced"  # trafilatura: balanced | precision | recall

@@ -1,7 +1,7 @@
 """Recognise near-identical copies of archived articles: MinHash signature, LSH index, cluster.
 
-Every article gets ``cluster_id``, ``duplicate_of`` and ``similarity`` (see ``items.py``). The
-signature and the index look-up run in a thread, off the reactor: NumPy and SQLite release the
+Every article gets ``cluster_id``, ``duplicate_of``, ``similarity`` and ``partial_copies`` (see
+``items.py``). The signature and the index look-up run in a thread, off the reactor: NumPy and SQLite release the
 GIL for most of the work, and the index serialises writers itself (one transaction per add).
 ``DEDUP_POLICY = "drop"`` leaves near-identical copies out of the JSON; their captures stay in
 the WARC files either way.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem, NotConfigured
@@ -23,6 +23,7 @@ from newsarchive.dedup import (
     MinHasher,
     SignatureParams,
     SqliteIndex,
+    partial,
     text_fingerprint,
 )
 from newsarchive.exceptions import SettingsError
@@ -73,8 +74,14 @@ class DedupPipeline:
             return item
         match = await asyncio.to_thread(self._add, item)
         marked = replace(
-            item, cluster_id=match.cluster_id, duplicate_of=match.duplicate_of, similarity=match.similarity
+            item,
+            cluster_id=match.cluster_id,
+            duplicate_of=match.duplicate_of,
+            similarity=match.similarity,
+            partial_copies=[asdict(link) for link in match.partial],
         )
+        if match.partial:
+            self.stats.inc_value(stat_key("dedup", "partial_links"), len(match.partial))
         if match.duplicate_of is None:
             self.stats.inc_value(stat_key("dedup", "originals"))
             return marked
@@ -85,15 +92,18 @@ class DedupPipeline:
         return marked
 
     def _add(self, item: ArticleItem) -> Match:
+        shingles = self.hasher.shingle_sequence(item.text)
         return self.index.add(
             Document(
                 key=item.warc_record_id,
                 url=item.url,
-                site=item.hostname,
+                site=partial.site_of(item.url),
                 title=item.title,
                 fetched_at=item.fetched_at,
                 fingerprint=text_fingerprint(item.text),
-                signature=self.hasher.signature(item.text),
+                signature=self.hasher.signature_from_hashes(shingles),
+                published=item.date,
+                shingles=shingles,
             )
         )
 
@@ -115,6 +125,9 @@ def _dedup_config(settings: BaseSettings) -> tuple[SignatureParams, IndexConfig]
             rows=settings.getint("DEDUP_ROWS"),
             near_duplicate=settings.getfloat("DEDUP_THRESHOLD"),
             storage_bits=settings.getint("DEDUP_STORAGE_BITS"),
+            window=settings.getint("DEDUP_WINDOW"),
+            max_fingerprints=settings.getint("DEDUP_MAX_FINGERPRINTS"),
+            partial=settings.getfloat("DEDUP_PARTIAL_THRESHOLD"),
         )
     except ValueError as exc:
         raise SettingsError(str(exc)) from exc

@@ -123,7 +123,33 @@ def test_demo_copies_share_a_cluster_with_their_original(tmp_path: Path) -> None
         text=True,
         check=True,
     ).stdout
-    assert f"{len(clusters)} clusters of 2 or more articles" in table and bridge["canonical"]["url"] in table
+    assert (
+        f"{len(clusters)} clusters of 2 or more articles, or with partial copies" in table
+        and bridge["canonical"]["url"] in table
+    )
+    assert "partial   " in table
+
+    # Excerpts in the aggregator's roundups are partial copies of their sources' clusters, wherever
+    # the crawl happened to put them; the embedded article is a near-duplicate or a partial copy.
+    for copy in expected["copies"]:
+        if copy["kind"] not in ("excerpt", "embedded"):
+            continue
+        source = clusters[by_url[demo_url(copy["original"])]["cluster_id"]]
+        partial = {part["url"]: part for part in source["partial_copies"]}
+        members = {source["canonical"]["url"], *(member["url"] for member in source["copies"])}
+        url = demo_url(copy["copy"])
+        if copy["kind"] == "embedded" and url in members:
+            continue
+        assert url in partial, copy
+        assert 0 < partial[url]["containment"] <= 1 and 0 < partial[url]["share"] <= 1
+    linked = {url for c in clusters.values() for url in (p["url"] for p in c["partial_copies"])}
+    assert linked <= {demo_url(c["copy"]) for c in expected["copies"]}, "a partial link nobody planted"
+    roundup = by_url[demo_url("aggregator/roundup/2026-11-14.html")]
+    assert isinstance(roundup["partial_copies"], list)
+    for line in by_url.values():
+        for link in line["partial_copies"]:
+            assert link["relation"] in ("copy_of", "copied_by")
+            assert link["url"] in by_url and link["cluster_id"] == by_url[link["url"]]["cluster_id"]
 
     dropped = tmp_path / "dropped"
     assert run_demo(dropped, "DEDUP_POLICY=drop").returncode == 0

@@ -19,5 +19,10 @@ def test_schema_command_prints_it(capsys) -> None:
     schema = json.loads(capsys.readouterr().out)
     assert schema == article_schema()
     optional = set(schema["properties"]) - set(schema["required"])
-    assert optional == {"cluster_id", "duplicate_of", "similarity"}  # None when dedup is off
+    assert optional == {
+        "cluster_id",
+        "duplicate_of",
+        "similarity",
+        "partial_copies",
+    }  # None when dedup is off
     assert all(field.get("description") for field in schema["properties"].values())

@@ -28,6 +28,7 @@ from newsarchive.dedup.signature import (
     signature_from_bytes,
     signature_to_bytes,
     text_fingerprint,
+    winnow,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "signature_from_bytes",
     "signature_to_bytes",
     "text_fingerprint",
+    "winnow",
 ]

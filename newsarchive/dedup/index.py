@@ -17,6 +17,7 @@ meeting two copies of one story at the same moment cannot both become canonicals
    cluster. Its similarity is then estimated against the cluster's canonical (which may be a
    little lower than against the candidate: clusters can chain).
 3. No candidate good enough: the document is the canonical of a new cluster.
+4. Partial copies (an excerpt, an article embedded in a bigger page): see :class:`PartialFinder`.
 
 Clusters: every document points to its cluster's canonical (the first document added to it);
 ``cluster_id`` is the hex of the canonical's text fingerprint, so a re-crawl into a fresh index
@@ -35,13 +36,14 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from newsarchive._sqlite import connect
+from newsarchive.dedup import partial
 from newsarchive.dedup.signature import (
     STORAGE_BITS,
     SignatureParams,
@@ -50,7 +52,7 @@ from newsarchive.dedup.signature import (
     signature_to_bytes,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BAND_HASH = "blake2b-32"
 """Names the band-key function; stored with the index so that a change is a clear error."""
 CACHE_KIB = 65_536
@@ -67,8 +69,10 @@ CREATE TABLE IF NOT EXISTS docs (
     site TEXT,
     title TEXT,
     fetched_at TEXT NOT NULL,
+    published TEXT,
     fingerprint BLOB NOT NULL,
     signature BLOB NOT NULL,
+    passages BLOB NOT NULL,  -- partial.fingerprints(): sorted little-endian uint32
     canonical INTEGER  -- id of the cluster's canonical document, NULL for the canonical itself
 );
 CREATE INDEX IF NOT EXISTS docs_fingerprint ON docs (fingerprint);
@@ -80,6 +84,19 @@ CREATE TABLE IF NOT EXISTS bands (
     doc INTEGER NOT NULL,
     PRIMARY KEY (band, key, doc)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS passages (
+    fp INTEGER NOT NULL,  -- signed 32-bit, as band keys: 4 bytes a row, not 6
+    doc INTEGER NOT NULL,
+    PRIMARY KEY (fp, doc)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS partial_links (
+    copy INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    containment REAL NOT NULL,
+    share REAL NOT NULL,
+    PRIMARY KEY (copy, source)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS partial_links_source ON partial_links (source);
 """
 
 
@@ -104,16 +121,31 @@ class IndexConfig:
     """Estimated Jaccard at or above which a candidate is a near-duplicate (``DEDUP_THRESHOLD``)."""
     storage_bits: int = 8
     """Bits kept per stored signature value, 8, 16 or 32 (``DEDUP_STORAGE_BITS``)."""
+    window: int = 12
+    """Winnowing window of the partial-copy fingerprints (``DEDUP_WINDOW``), in shingles: any
+    passage of ``3 * window`` shingles two texts share is found. 0 turns partial copies off."""
+    max_fingerprints: int = 128
+    """Fingerprints kept per document, the smallest (``DEDUP_MAX_FINGERPRINTS``): bounds what a
+    very long page costs; an 800-word article has about 120."""
+    partial: float = 0.5
+    """Containment from which a partial copy is linked (``DEDUP_PARTIAL_THRESHOLD``)."""
 
     def __post_init__(self) -> None:
-        for setting, name, value in (("DEDUP_BANDS", "bands", self.bands), ("DEDUP_ROWS", "rows", self.rows)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{setting} ({name}) must be a positive integer, got {value!r}")
-        threshold = self.near_duplicate
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold <= 1:
-            raise ValueError(
-                f"DEDUP_THRESHOLD (near_duplicate) must be a number in (0, 1], got {threshold!r}"
-            )
+        for setting, name, value, low in (
+            ("DEDUP_BANDS", "bands", self.bands, 1),
+            ("DEDUP_ROWS", "rows", self.rows, 1),
+            ("DEDUP_WINDOW", "window", self.window, 0),
+            ("DEDUP_MAX_FINGERPRINTS", "max_fingerprints", self.max_fingerprints, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                kind = "a positive" if low else "a non-negative"
+                raise ValueError(f"{setting} ({name}) must be {kind} integer, got {value!r}")
+        for setting, name, value in (
+            ("DEDUP_THRESHOLD", "near_duplicate", self.near_duplicate),
+            ("DEDUP_PARTIAL_THRESHOLD", "partial", self.partial),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+                raise ValueError(f"{setting} ({name}) must be a number in (0, 1], got {value!r}")
         if self.storage_bits not in STORAGE_BITS:
             raise ValueError(
                 f"DEDUP_STORAGE_BITS (storage_bits) must be one of {', '.join(map(str, STORAGE_BITS))}, "
@@ -127,6 +159,8 @@ class IndexConfig:
             "rows": self.rows,
             "storage_bits": self.storage_bits,
             "band_hash": BAND_HASH,
+            "window": self.window,
+            "max_fingerprints": self.max_fingerprints,
         }
 
 
@@ -145,6 +179,29 @@ class Document:
     """:func:`text_fingerprint` of the extracted text."""
     signature: np.ndarray
     """:meth:`MinHasher.signature` of the extracted text (uint32, ``num_perm`` values)."""
+    published: str | None = None
+    """Publication date (ISO 8601) if known: the earlier published of two texts sharing a passage
+    is its source (else the earlier fetched)."""
+    shingles: np.ndarray | None = None
+    """:meth:`MinHasher.shingle_sequence` of the text, for partial copies; None: not looked for."""
+
+
+@dataclass(frozen=True)
+class PartialLink:
+    """A partial copy: one text reproduces a passage of another without being a near-duplicate."""
+
+    url: str
+    """The other document."""
+    cluster_id: str
+    """The other document's cluster."""
+    relation: str
+    """``"copy_of"``: this text reproduces part of the other (an excerpt of it, or it embedded
+    whole); ``"copied_by"``: the other reproduces part of this one."""
+    containment: float
+    """Estimated share of the source's text found in the copy (an excerpt: small; an embed: ~1)."""
+    share: float
+    """Estimated share of the copy's text that is the source's (an excerpt page: ~1; a page
+    embedding the source among other texts: its part)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +216,8 @@ class Match:
     """Estimated Jaccard to the canonical (1.0 for an exact duplicate); None if canonical."""
     exact: bool
     """Same normalised text (fingerprint) as the canonical."""
+    partial: tuple[PartialLink, ...] = ()
+    """Partial copies found between this document and others archived before it."""
 
 
 @dataclass(frozen=True)
@@ -174,11 +233,24 @@ class ClusterMember:
 
 
 @dataclass(frozen=True)
+class PartialCopy:
+    """A document reproducing a passage of a cluster's text (see :class:`PartialLink`)."""
+
+    copy: ClusterMember
+    source_url: str
+    """The member of the cluster whose text it reproduces."""
+    containment: float
+    share: float
+
+
+@dataclass(frozen=True)
 class Cluster:
     cluster_id: str
     canonical: ClusterMember
     members: tuple[ClusterMember, ...]
     """The copies, oldest first (the canonical not included)."""
+    partial_copies: tuple[PartialCopy, ...] = ()
+    """Other documents that reproduce part of this cluster's text, largest containment first."""
 
     @property
     def size(self) -> int:
@@ -286,36 +358,64 @@ class SqliteIndex:
         """:meth:`add` each document in order, in ONE write transaction: a document sees the ones
         before it in the batch. One commit per batch instead of per document: the commit (writing
         the touched band pages to the WAL) is most of the cost of a lone :meth:`add`."""
-        checked = [(doc, self._check(doc)) for doc in docs]
+        checked = [(doc, self._check(doc), self._passages(doc)) for doc in docs]
         matches = []
         with self._lock, self._transaction():
-            for doc, signature in checked:
+            for doc, signature, passages in checked:
                 match, canonical_id, keys = self._find(doc, signature)
+                if match.exact:
+                    passages = passages[:0]  # its twin's passages find the same texts
                 cursor = self._db.execute(
-                    "INSERT INTO docs (key, url, site, title, fetched_at, fingerprint, signature, canonical) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO docs (key, url, site, title, fetched_at, published, fingerprint, signature, "
+                    "passages, canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         doc.key,
                         doc.url,
                         doc.site,
                         doc.title,
                         doc.fetched_at,
+                        doc.published,
                         doc.fingerprint,
                         signature_to_bytes(signature, self.config.storage_bits),
+                        passages.astype("<u4").tobytes(),
                         canonical_id,
                     ),
                 )
+                doc_id = cursor.lastrowid
                 if keys:
-                    doc_id = cursor.lastrowid
                     self._db.executemany(
                         "INSERT OR IGNORE INTO bands VALUES (?, ?, ?)",
                         [(band, key, doc_id) for band, key in enumerate(keys)],
                     )
-                matches.append(match)
+                new = partial.Text(
+                    doc_id,
+                    doc_id if canonical_id is None else canonical_id,
+                    match.cluster_id,
+                    doc.url,
+                    doc.site,
+                    doc.published,
+                    doc.fetched_at,
+                    passages,
+                )
+                links = self._partial_links(new)
+                if passages.size:
+                    self._db.executemany(
+                        "INSERT OR IGNORE INTO passages VALUES (?, ?)",
+                        [(fp, doc_id) for fp in _signed(passages)],
+                    )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO partial_links VALUES (?, ?, ?, ?)",
+                    [(link.copy.doc, link.source.doc, link.containment, link.share) for link in links],
+                )
+                seen = tuple(
+                    _as_seen_by(new, link) for link in links if new.doc in (link.copy.doc, link.source.doc)
+                )
+                matches.append(replace(match, partial=seen))
         return matches
 
     def find(self, doc: Document) -> Match:
-        """What :meth:`add` would answer for ``doc``, without adding it (a read transaction)."""
+        """What :meth:`add` would answer for ``doc`` about its cluster, without adding it (a read
+        transaction; partial copies are only looked for by :meth:`add`)."""
         signature = self._check(doc)
         with self._lock:
             self._db.execute("BEGIN")
@@ -323,6 +423,76 @@ class SqliteIndex:
                 return self._find(doc, signature)[0]
             finally:
                 self._db.execute("COMMIT")
+
+    # -- partial copies -------------------------------------------------------------------------
+
+    def _passages(self, doc: Document) -> np.ndarray:
+        if doc.shingles is None:
+            return np.empty(0, dtype=np.uint32)
+        return partial.fingerprints(
+            np.asarray(doc.shingles), self.config.window, self.config.max_fingerprints
+        )
+
+    def _partial_links(self, new: partial.Text) -> list[partial.Link]:
+        """Links of ``new`` as a copy of texts not published after it, and links of the stored
+        texts not published before it that share passages with it. Those are judged again whole: ``new``
+        may be the source that makes a roundup page mostly made of earlier texts."""
+        holders = self._holders(new)
+        cap, threshold = self.config.max_fingerprints, self.config.partial
+        links = partial.links_of(new, holders, threshold, cap)
+        for later in partial.candidates(holders, lambda text: text.origin >= new.origin):
+            theirs = self._holders(later)
+            for fp in np.intersect1d(later.fps, new.fps, assume_unique=True).tolist():
+                theirs.setdefault(fp, []).append(new)
+            links += partial.links_of(later, theirs, threshold, cap)
+        return links
+
+    def _holders(self, of: partial.Text) -> dict[int, list[partial.Text]]:
+        """``{fingerprint of ``of``: stored texts of other clusters and sites having it}``, without
+        boilerplate fingerprints (held by more than ``partial.MAX_HOLDERS`` documents)."""
+        fps = of.fps
+        if fps.size == 0:
+            return {}
+        marks = ", ".join("?" * fps.size)
+        pairs = self._db.execute(
+            f"SELECT fp, doc FROM passages WHERE fp IN (SELECT fp FROM passages WHERE fp IN ({marks}) "
+            "GROUP BY fp HAVING COUNT(*) <= ?)",
+            [*_signed(fps), partial.MAX_HOLDERS],
+        ).fetchall()
+        if not pairs:
+            return {}
+        ids = sorted({doc for _, doc in pairs})
+        texts = {
+            text.doc: text
+            for text in self._texts(ids)
+            if text.cluster != of.cluster and (text.site is None or text.site != of.site)
+        }
+        holders: dict[int, list[partial.Text]] = {}
+        for fp, doc in pairs:
+            if doc in texts:
+                holders.setdefault(fp & 0xFFFFFFFF, []).append(texts[doc])
+        return holders
+
+    def _texts(self, ids: Sequence[int]) -> list[partial.Text]:
+        rows = self._db.execute(
+            "SELECT d.id, COALESCE(d.canonical, d.id), c.fingerprint, d.url, d.site, d.published, d.fetched_at, "
+            "d.passages FROM docs d JOIN docs c ON c.id = COALESCE(d.canonical, d.id) "
+            f"WHERE d.id IN ({', '.join('?' * len(ids))})",
+            ids,
+        ).fetchall()
+        return [
+            partial.Text(
+                doc,
+                cluster,
+                fp.hex(),
+                url,
+                site,
+                published,
+                fetched,
+                np.frombuffer(blob, "<u4").astype(np.uint32),
+            )
+            for doc, cluster, fp, url, site, published, fetched, blob in rows
+        ]
 
     def _find(self, doc: Document, signature: np.ndarray) -> tuple[Match, int | None, list[int]]:
         """(match, canonical id or None for a new canonical, band keys to store)."""
@@ -379,7 +549,8 @@ class SqliteIndex:
         return signature_from_bytes(data, self.params.num_perm, self.config.storage_bits)
 
     def forget_older_than(self, cutoff_iso: str) -> int:
-        """Delete documents fetched before ``cutoff_iso`` (and their band keys); return how many.
+        """Delete documents fetched before ``cutoff_iso`` (and their band keys, passages and partial
+        links); return how many.
 
         A canonical whose cluster still has a copy fetched at or after the cutoff is kept, so the
         surviving copies keep their ``cluster_id`` and ``duplicate_of``; it goes with its last copy.
@@ -392,19 +563,43 @@ class SqliteIndex:
                 (cutoff_iso, cutoff_iso),
             )
             self._db.execute("DELETE FROM bands WHERE doc IN (SELECT id FROM temp.forget)")
+            for doc, blob in self._db.execute(
+                "SELECT id, passages FROM docs WHERE id IN (SELECT id FROM temp.forget)"
+            ).fetchall():
+                fps = _signed(np.frombuffer(blob, "<u4"))
+                self._db.executemany(
+                    "DELETE FROM passages WHERE fp = ? AND doc = ?", [(fp, doc) for fp in fps]
+                )
+            self._db.execute(
+                "DELETE FROM partial_links WHERE copy IN (SELECT id FROM temp.forget) "
+                "OR source IN (SELECT id FROM temp.forget)"
+            )
             count = self._db.execute("DELETE FROM docs WHERE id IN (SELECT id FROM temp.forget)").rowcount
             self._db.execute("DROP TABLE temp.forget")
         return count
 
     def clusters(self, min_size: int = 2) -> list[Cluster]:
-        """Every cluster of at least ``min_size`` documents, largest first (then oldest first)."""
+        """Every cluster of at least ``min_size`` documents or with partial copies, largest first
+        (then the most partial copies, then oldest)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT d.id, COALESCE(d.canonical, d.id), d.key, d.url, d.site, d.title, d.fetched_at, "
                 "d.fingerprint, d.signature FROM docs d WHERE COALESCE(d.canonical, d.id) IN "
-                "(SELECT COALESCE(canonical, id) FROM docs GROUP BY 1 HAVING COUNT(*) >= ?) ORDER BY d.id",
+                "(SELECT COALESCE(canonical, id) FROM docs GROUP BY 1 HAVING COUNT(*) >= ? "
+                "UNION SELECT COALESCE(s.canonical, s.id) FROM partial_links l JOIN docs s ON s.id = l.source) "
+                "ORDER BY d.id",
                 (min_size,),
             ).fetchall()
+            links = self._db.execute(
+                "SELECT COALESCE(s.canonical, s.id), s.url, l.containment, l.share, "
+                "c.key, c.url, c.site, c.title, c.fetched_at FROM partial_links l "
+                "JOIN docs s ON s.id = l.source JOIN docs c ON c.id = l.copy "
+                "ORDER BY l.containment DESC, c.fetched_at, c.id"
+            ).fetchall()
+        partial_copies: dict[int, list[PartialCopy]] = {}
+        for cluster, source_url, containment, share, *copy in links:
+            member = ClusterMember(*copy, similarity=None, exact=False)
+            partial_copies.setdefault(cluster, []).append(PartialCopy(member, source_url, containment, share))
         groups: dict[int, list[tuple]] = {}
         for row in rows:
             groups.setdefault(row[1], []).append(row)
@@ -422,10 +617,13 @@ class SqliteIndex:
             members.sort(key=lambda m: (m.fetched_at, m.key))
             result.append(
                 Cluster(
-                    head[7].hex(), ClusterMember(*head[2:7], similarity=None, exact=False), tuple(members)
+                    head[7].hex(),
+                    ClusterMember(*head[2:7], similarity=None, exact=False),
+                    tuple(members),
+                    tuple(partial_copies.get(canonical_id, ())),
                 )
             )
-        result.sort(key=lambda c: (-c.size, c.canonical.fetched_at, c.cluster_id))
+        result.sort(key=lambda c: (-c.size, -len(c.partial_copies), c.canonical.fetched_at, c.cluster_id))
         return result
 
     def lookup(self, keys: Iterable[str]) -> dict[str, str]:
@@ -455,6 +653,18 @@ class SqliteIndex:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r}, {self.params!r}, {self.config!r})"
+
+
+def _signed(fps: np.ndarray) -> list[int]:
+    """uint32 fingerprints as signed 32-bit integers: SQLite stores those in 4 bytes, not 6."""
+    return fps.astype(np.uint32).view(np.int32).tolist()
+
+
+def _as_seen_by(new: partial.Text, link: partial.Link) -> PartialLink:
+    """``link`` from ``new``'s side: the other document and ``new``'s relation to it."""
+    if link.copy.doc == new.doc:
+        return PartialLink(link.source.url, link.source.cluster_id, "copy_of", link.containment, link.share)
+    return PartialLink(link.copy.url, link.copy.cluster_id, "copied_by", link.containment, link.share)
 
 
 class _Transaction:

@@ -32,7 +32,13 @@ def print_clusters(archive: str, *, as_json: bool, min_size: int, out: TextIO = 
         for copy in cluster.members:
             similarity = "exact" if copy.exact else f"{copy.similarity:.2f}"
             out.write(f"  {similarity:>8}  {_site(copy.url)}  {copy.fetched_at}  {copy.url}\n")
-    out.write(f"{len(clusters)} clusters of {min_size} or more articles\n")
+        for part in cluster.partial_copies:
+            copy = part.copy
+            out.write(
+                f"  partial   {_site(copy.url)}  {copy.fetched_at}  {copy.url}  "
+                f"(reproduces {part.containment:.0%} of it; {part.share:.0%} of its own text)\n"
+            )
+    out.write(f"{len(clusters)} clusters of {min_size} or more articles, or with partial copies\n")
     return 0
 
 
@@ -50,4 +56,17 @@ def _as_dict(cluster: Cluster) -> dict[str, object]:
         "size": cluster.size,
         "canonical": canonical,
         "copies": [asdict(member) for member in cluster.members],
+        "partial_copies": [
+            {
+                **{
+                    key: value
+                    for key, value in asdict(part.copy).items()
+                    if key not in ("similarity", "exact")
+                },
+                "source_url": part.source_url,
+                "containment": part.containment,
+                "share": part.share,
+            }
+            for part in cluster.partial_copies
+        ],
     }

@@ -292,18 +292,21 @@ class MinHasher:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
 
-    def _hashes(self, text: str) -> np.ndarray:
+    def shingle_sequence(self, text: str) -> np.ndarray:
+        """uint32 hash of every shingle of the normalised text, in text order (repeats kept):
+        what :func:`winnow` selects from and :meth:`signature_from_hashes` takes, so that a
+        pipeline needing both hashes the text once."""
         return _shingle_hashes(_codepoints(text), self.params.shingle_size, self.params.shingle_kind)
 
     def shingle_hashes(self, text: str) -> np.ndarray:
         """Sorted unique uint32 hashes of the normalised text's shingles: the set that
         :func:`jaccard` and :func:`containment` compare. Empty for an empty text."""
-        return np.unique(self._hashes(text))
+        return np.unique(self.shingle_sequence(text))
 
     def signature(self, text: str) -> np.ndarray:
         """``num_perm`` uint32 MinHash values of ``text``'s shingles (see the module docstring
         for empty and short texts)."""
-        return self.signature_from_hashes(self._hashes(text))
+        return self.signature_from_hashes(self.shingle_sequence(text))
 
     def signature_from_hashes(self, hashes: np.ndarray) -> np.ndarray:
         """The signature of a set given as uint32 shingle hashes (repeats are harmless), e.g. the
@@ -330,7 +333,7 @@ class MinHasher:
         Small documents share one MinHash block (``np.minimum.reduceat`` per document), which
         saves the per-call overhead that dominates for short texts.
         """
-        all_hashes = [self._hashes(text) for text in texts]
+        all_hashes = [self.shingle_sequence(text) for text in texts]
         out = np.empty((len(all_hashes), self.params.num_perm), dtype=np.uint32)
         a, b = self._a, self._b
         group: list[int] = []
@@ -433,6 +436,23 @@ def signature_from_bytes(data: bytes, num_perm: int, bits: int = 32) -> np.ndarr
             "stored with other parameters?"
         )
     return np.frombuffer(data, dtype=f"<u{bits // 8}").astype(f"u{bits // 8}")
+
+
+def winnow(sequence: np.ndarray, window: int) -> np.ndarray:
+    """Sorted unique winnowing fingerprints of a shingle-hash sequence: the minimum of every
+    ``window`` consecutive hashes (Schleimer, Wilkerson and Aiken, SIGMOD 2003, as in MOSS).
+
+    The partial-copy sample: any passage two texts share that spans at least ``n * window``
+    shingles yields at least ``n`` fingerprints in both, wherever it sits in either text, while
+    only about ``2 / (window + 1)`` of a text's shingles are kept. A sequence shorter than the
+    window gives its one minimum; an empty one gives nothing.
+    """
+    sequence = np.asarray(sequence, dtype=np.uint32)
+    if window < 1:
+        raise ValueError(f"window must be at least 1, got {window!r}")
+    if sequence.size <= window:
+        return sequence.min(keepdims=True) if sequence.size else sequence.copy()
+    return np.unique(np.lib.stride_tricks.sliding_window_view(sequence, window).min(axis=1))
 
 
 def jaccard(a_hashes: np.ndarray, b_hashes: np.ndarray) -> float:

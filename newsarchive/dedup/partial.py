@@ -1,0 +1,190 @@
+"""Partial copies: an excerpt of an article, or an article embedded in a bigger page.
+
+MinHash LSH finds texts whose *Jaccard* similarity is high; a short excerpt of a long article
+(or a long page embedding a short article) has a low Jaccard with it and is never a candidate.
+Partial copies are found from a second, position-independent sample of each text instead: its
+winnowing fingerprints (:func:`~newsarchive.dedup.signature.winnow`), kept in an inverted index
+(fingerprint -> documents) by the backend. This module decides, from what the backend looked up,
+which pairs are partial copies; it does no I/O, so every backend decides the same way.
+
+The rules, measured on the demo web and on ``../shared/corpora`` (``tests/test_dedup_partial.py``,
+``bench/dedup_quality.py``):
+
+- **Source and copy**: of two texts sharing a passage, the earlier published is the source (the
+  earlier fetched when a date is missing), by day. Texts of the same day may be either: the
+  rules below are tried both ways, and they only hold one way for an excerpt or an embed. A
+  passage is *attributed* to the earliest text that has it, so a roundup quoting an article that
+  a second roundup also quotes links to the article, not to the other roundup.
+- **Across sites**: texts of one site share its template (headlines in a roundup, an "About
+  us" paragraph, a standard sign-off), so partial copies are only looked for between sites.
+- **Evidence**: at least :data:`MIN_SHARED` fingerprints attributed to the source; a fingerprint
+  held by more than :data:`MAX_HOLDERS` documents is boilerplate (a site's footer, a wire
+  credit) and is no evidence of anything.
+- **Linked** when the copy reproduces at least ``threshold`` of the source (an embedded article),
+  or the source's text is at least ``threshold`` of the copy (an excerpt page), or the copy is a
+  page made of earlier texts (at least ``threshold`` of it found in earlier pages: a roundup of
+  excerpts) and this source is at least :data:`MIN_SHARE` of it. An opinion piece quoting two
+  paragraphs, or two press releases sharing an "About us" paragraph, is none of these.
+
+Fractions are estimated on the fingerprints both texts kept: each keeps its smallest
+``max_fingerprints``, so the two samples are compared below the smaller of their two cut-offs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import numpy as np
+import tldextract
+
+from newsarchive.dedup.signature import winnow
+
+MIN_SHARED = 3
+"""Fingerprints a copy must share with its source: with a 12-shingle window, ~40 words."""
+MIN_SHARE = 0.04
+"""Share of a roundup page one source must have to be linked by the roundup rule."""
+MAX_HOLDERS = 50
+"""A fingerprint found in more documents than this is boilerplate, not evidence."""
+NO_CUTOFF = 0xFFFFFFFF
+
+
+def site_of(url: str) -> str:
+    """The site a URL belongs to: its registered domain (``www.bbc.co.uk`` and ``m.bbc.co.uk``
+    are ``bbc.co.uk``), or the host itself for an IP address or a local name; plus the port when
+    one is given, so that sites served from one host on several ports stay apart."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    name = _domains()(host)
+    site = f"{name.domain}.{name.suffix}" if name.domain and name.suffix else host
+    return f"{site}:{parts.port}" if parts.port else site
+
+
+@functools.cache
+def _domains() -> tldextract.TLDExtract:
+    # The public suffix list shipped with tldextract: never fetched at run time.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def fingerprints(shingles: np.ndarray, window: int, cap: int) -> np.ndarray:
+    """The sorted fingerprints a document keeps: the ``cap`` smallest of its winnowing
+    fingerprints (none when ``window`` is 0: partial copies off)."""
+    if window == 0 or shingles.size == 0:
+        return np.empty(0, dtype=np.uint32)
+    return winnow(shingles, window)[:cap]
+
+
+def cutoff(fps: np.ndarray, cap: int) -> int:
+    """Largest fingerprint value the sample is complete up to."""
+    return int(fps[-1]) if fps.size >= cap else NO_CUTOFF
+
+
+@dataclass(frozen=True)
+class Text:
+    """A document as the partial-copy rules see it."""
+
+    doc: int
+    """Backend id; the new document has an id larger than every stored one."""
+    cluster: int
+    """Id of its cluster's canonical document (itself for a canonical)."""
+    cluster_id: str
+    url: str
+    site: str | None
+    published: str | None
+    fetched_at: str
+    fps: np.ndarray
+    """Its stored fingerprints (:func:`fingerprints`)."""
+
+    @property
+    def origin(self) -> str:
+        """The day it appeared (YYYY-MM-DD): the publication date, else the fetch date. Days,
+        not times: many pages give no time, and one giving it must not seem older for that."""
+        return (self.published or self.fetched_at)[:10]
+
+    @property
+    def order(self) -> tuple[str, str, str, int]:
+        """Sort key of "appeared first": the day, then the time if known, fetch time, arrival."""
+        return (self.origin, self.published or self.fetched_at, self.fetched_at, self.doc)
+
+
+@dataclass(frozen=True)
+class Link:
+    copy: Text
+    source: Text
+    containment: float
+    """Share of the source's fingerprints found in the copy."""
+    share: float
+    """Share of the copy's fingerprints found in the source."""
+
+
+def overlap(a: Text, b: Text, cap: int) -> tuple[int, int, int]:
+    """(shared, |a|, |b|) counted below the smaller cut-off of the two samples."""
+    limit = min(cutoff(a.fps, cap), cutoff(b.fps, cap))
+    fa, fb = a.fps[a.fps <= limit], b.fps[b.fps <= limit]
+    return np.intersect1d(fa, fb, assume_unique=True).size, fa.size, fb.size
+
+
+def judge(
+    copy: Text, holders: Mapping[int, Iterable[Text]], sources: Iterable[Text], threshold: float, cap: int
+) -> list[Link]:
+    """The partial-copy links from ``copy`` to each of ``sources``.
+
+    ``holders`` maps each of ``copy``'s fingerprints to the stored texts outside ``copy``'s
+    cluster and site that have it (fingerprints with more than :data:`MAX_HOLDERS` already left out);
+    ``sources`` are the candidates (one text per cluster), none published after ``copy``.
+    """
+    if copy.fps.size == 0:
+        return []
+    attributed: dict[int, int] = {}
+    covered = 0
+    for fp in copy.fps.tolist():
+        earlier = [h for h in holders.get(fp, ()) if h.origin <= copy.origin]
+        if earlier:
+            covered += 1
+            first = min(earlier, key=lambda h: h.order)
+            attributed[first.cluster] = attributed.get(first.cluster, 0) + 1
+    coverage = covered / copy.fps.size
+    links = []
+    for source in sources:
+        count = attributed.get(source.cluster, 0)
+        if count < MIN_SHARED:
+            continue
+        shared, size_copy, size_source = overlap(copy, source, cap)
+        if not size_copy or not size_source:
+            continue
+        share, containment = shared / size_copy, shared / size_source
+        if (
+            containment >= threshold
+            or share >= threshold
+            or (coverage >= threshold and count / copy.fps.size >= MIN_SHARE)
+        ):
+            links.append(Link(copy, source, round(containment, 3), round(share, 3)))
+    return links
+
+
+def links_of(copy: Text, holders: Mapping[int, list[Text]], threshold: float, cap: int) -> list[Link]:
+    """:func:`judge` ``copy`` against every candidate source not published after it."""
+    sources = candidates(holders, lambda text: text.origin <= copy.origin)
+    return judge(copy, holders, sources, threshold, cap)
+
+
+def candidates(holders: Mapping[int, list[Text]], keep: Callable[[Text], bool]) -> list[Text]:
+    """One text per cluster among the ``holders`` that ``keep`` accepts: the one holding most of
+    the fingerprints (the oldest on ties); only texts holding :data:`MIN_SHARED` or more."""
+    counts: dict[int, int] = {}
+    texts: dict[int, Text] = {}
+    for group in holders.values():
+        for text in group:
+            counts[text.doc] = counts.get(text.doc, 0) + 1
+            texts[text.doc] = text
+    best: dict[int, tuple[int, int, Text]] = {}
+    for doc, count in counts.items():
+        text = texts[doc]
+        if not keep(text):
+            continue
+        key = (count, -doc)
+        if count >= MIN_SHARED and (text.cluster not in best or key > best[text.cluster][:2]):
+            best[text.cluster] = (*key, text)
+    return [entry[2] for entry in best.values()]
