@@ -100,6 +100,23 @@ def test_winnow_keeps_about_two_in_window_plus_one_and_handles_short_input():
         winnow(sequence, 0)
 
 
+def test_anchors_are_local_too():
+    """Three fingerprints in a row that two texts share give them a shared anchor: the inverted
+    index (anchors only) finds every pair that the rules could link."""
+    rng = np.random.default_rng(3)
+    kept = anchored = 0
+    for _ in range(300):
+        passage = rng.integers(0, 2**32, size=int(rng.integers(36, 120)), dtype=np.uint32)
+        a = np.concatenate([rng.integers(0, 2**32, size=int(rng.integers(0, 400)), dtype=np.uint32), passage])
+        b = np.concatenate([passage, rng.integers(0, 2**32, size=int(rng.integers(0, 400)), dtype=np.uint32)])
+        (fa, aa), (fb, ab) = partial.fingerprints(a, 12, 10_000), partial.fingerprints(b, 12, 10_000)
+        assert np.isin(aa, fa).all()
+        kept, anchored = kept + fa.size, anchored + aa.size
+        if np.intersect1d(fa, fb).size >= partial.MIN_SHARED + 2:
+            assert np.intersect1d(aa, ab).size >= 1
+    assert 0.4 < anchored / kept < 0.65  # about half: the index holds half the postings
+
+
 def test_site_of_groups_hosts_of_one_domain_and_keeps_ports_apart():
     assert (
         partial.site_of("https://www.bbc.co.uk/news/1")
@@ -296,6 +313,9 @@ def test_forget_takes_passages_and_links_with_the_documents(tmp_path, hasher, de
     db = sqlite3.connect(db_path)
     assert db.execute("SELECT COUNT(*) FROM partial_links").fetchone() == (4,)
     stored = db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
-    kept = sum(len(np.frombuffer(blob, "<u4")) for (blob,) in db.execute("SELECT passages FROM docs"))
+    kept = sum(
+        partial.anchors_from_mask(np.frombuffer(blob, "<u4"), mask).size
+        for blob, mask in db.execute("SELECT passages, anchors FROM docs")
+    )
     db.close()
     assert stored == kept > 0

@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS docs (
     fingerprint BLOB NOT NULL,
     signature BLOB NOT NULL,
     passages BLOB NOT NULL,  -- partial.fingerprints(): sorted little-endian uint32
+    anchors BLOB NOT NULL,  -- partial.anchor_mask(): which passages are in the passages table
     canonical INTEGER  -- id of the cluster's canonical document, NULL for the canonical itself
 );
 CREATE INDEX IF NOT EXISTS docs_fingerprint ON docs (fingerprint);
@@ -358,16 +359,16 @@ class SqliteIndex:
         """:meth:`add` each document in order, in ONE write transaction: a document sees the ones
         before it in the batch. One commit per batch instead of per document: the commit (writing
         the touched band pages to the WAL) is most of the cost of a lone :meth:`add`."""
-        checked = [(doc, self._check(doc), self._passages(doc)) for doc in docs]
+        checked = [(doc, self._check(doc), *self._passages(doc)) for doc in docs]
         matches = []
         with self._lock, self._transaction():
-            for doc, signature, passages in checked:
+            for doc, signature, passages, anchors in checked:
                 match, canonical_id, keys = self._find(doc, signature)
                 if match.exact:
-                    passages = passages[:0]  # its twin's passages find the same texts
+                    anchors = anchors[:0]  # its twin's anchors find the same texts
                 cursor = self._db.execute(
                     "INSERT INTO docs (key, url, site, title, fetched_at, published, fingerprint, signature, "
-                    "passages, canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "passages, anchors, canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         doc.key,
                         doc.url,
@@ -378,6 +379,7 @@ class SqliteIndex:
                         doc.fingerprint,
                         signature_to_bytes(signature, self.config.storage_bits),
                         passages.astype("<u4").tobytes(),
+                        partial.anchor_mask(passages, anchors),
                         canonical_id,
                     ),
                 )
@@ -396,13 +398,13 @@ class SqliteIndex:
                     doc.published,
                     doc.fetched_at,
                     passages,
+                    anchors,
                 )
                 links = self._partial_links(new)
-                if passages.size:
-                    self._db.executemany(
-                        "INSERT OR IGNORE INTO passages VALUES (?, ?)",
-                        [(fp, doc_id) for fp in _signed(passages)],
-                    )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO passages VALUES (?, ?)",
+                    [(fp, doc_id) for fp in _signed(anchors)],
+                )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO partial_links VALUES (?, ?, ?, ?)",
                     [(link.copy.doc, link.source.doc, link.containment, link.share) for link in links],
@@ -426,9 +428,9 @@ class SqliteIndex:
 
     # -- partial copies -------------------------------------------------------------------------
 
-    def _passages(self, doc: Document) -> np.ndarray:
+    def _passages(self, doc: Document) -> tuple[np.ndarray, np.ndarray]:
         if doc.shingles is None:
-            return np.empty(0, dtype=np.uint32)
+            return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.uint32)
         return partial.fingerprints(
             np.asarray(doc.shingles), self.config.window, self.config.max_fingerprints
         )
@@ -448,51 +450,41 @@ class SqliteIndex:
         return links
 
     def _holders(self, of: partial.Text) -> dict[int, list[partial.Text]]:
-        """``{fingerprint of ``of``: stored texts of other clusters and sites having it}``, without
-        boilerplate fingerprints (held by more than ``partial.MAX_HOLDERS`` documents)."""
-        fps = of.fps
-        if fps.size == 0:
+        """``{fingerprint of ``of``: stored texts of other clusters and sites having it}``: the
+        texts sharing one of its anchors (not a boilerplate one), compared on all fingerprints."""
+        anchors = of.anchors
+        if anchors.size == 0:
             return {}
-        marks = ", ".join("?" * fps.size)
-        pairs = self._db.execute(
-            f"SELECT fp, doc FROM passages WHERE fp IN (SELECT fp FROM passages WHERE fp IN ({marks}) "
-            "GROUP BY fp HAVING COUNT(*) <= ?)",
-            [*_signed(fps), partial.MAX_HOLDERS],
-        ).fetchall()
-        if not pairs:
+        ids = [
+            doc
+            for (doc,) in self._db.execute(
+                "SELECT DISTINCT doc FROM passages WHERE fp IN (SELECT fp FROM passages WHERE fp IN "
+                f"({', '.join('?' * anchors.size)}) GROUP BY fp HAVING COUNT(*) <= ?)",
+                [*_signed(anchors), partial.MAX_HOLDERS],
+            )
+        ]
+        if not ids:
             return {}
-        ids = sorted({doc for _, doc in pairs})
-        texts = {
-            text.doc: text
+        others = [
+            text
             for text in self._texts(ids)
             if text.cluster != of.cluster and (text.site is None or text.site != of.site)
-        }
-        holders: dict[int, list[partial.Text]] = {}
-        for fp, doc in pairs:
-            if doc in texts:
-                holders.setdefault(fp & 0xFFFFFFFF, []).append(texts[doc])
-        return holders
+        ]
+        return partial.holders(of, others)
 
     def _texts(self, ids: Sequence[int]) -> list[partial.Text]:
         rows = self._db.execute(
             "SELECT d.id, COALESCE(d.canonical, d.id), c.fingerprint, d.url, d.site, d.published, d.fetched_at, "
-            "d.passages FROM docs d JOIN docs c ON c.id = COALESCE(d.canonical, d.id) "
+            "d.passages, d.anchors FROM docs d JOIN docs c ON c.id = COALESCE(d.canonical, d.id) "
             f"WHERE d.id IN ({', '.join('?' * len(ids))})",
             ids,
         ).fetchall()
-        return [
-            partial.Text(
-                doc,
-                cluster,
-                fp.hex(),
-                url,
-                site,
-                published,
-                fetched,
-                np.frombuffer(blob, "<u4").astype(np.uint32),
-            )
-            for doc, cluster, fp, url, site, published, fetched, blob in rows
-        ]
+        texts = []
+        for doc, cluster, fp, url, site, published, fetched, blob, mask in rows:
+            fps = np.frombuffer(blob, "<u4").astype(np.uint32)
+            anchors = partial.anchors_from_mask(fps, mask)
+            texts.append(partial.Text(doc, cluster, fp.hex(), url, site, published, fetched, fps, anchors))
+        return texts
 
     def _find(self, doc: Document, signature: np.ndarray) -> tuple[Match, int | None, list[int]]:
         """(match, canonical id or None for a new canonical, band keys to store)."""
@@ -563,10 +555,10 @@ class SqliteIndex:
                 (cutoff_iso, cutoff_iso),
             )
             self._db.execute("DELETE FROM bands WHERE doc IN (SELECT id FROM temp.forget)")
-            for doc, blob in self._db.execute(
-                "SELECT id, passages FROM docs WHERE id IN (SELECT id FROM temp.forget)"
+            for doc, blob, mask in self._db.execute(
+                "SELECT id, passages, anchors FROM docs WHERE id IN (SELECT id FROM temp.forget)"
             ).fetchall():
-                fps = _signed(np.frombuffer(blob, "<u4"))
+                fps = _signed(partial.anchors_from_mask(np.frombuffer(blob, "<u4"), mask))
                 self._db.executemany(
                     "DELETE FROM passages WHERE fp = ? AND doc = ?", [(fp, doc) for fp in fps]
                 )

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import tldextract
 
-from newsarchive.dedup.signature import winnow
+from newsarchive.dedup.signature import window_minima
 
 MIN_SHARED = 3
 """Fingerprints a copy must share with its source: with a 12-shingle window, ~40 words."""
@@ -48,6 +48,11 @@ MIN_SHARE = 0.04
 """Share of a roundup page one source must have to be linked by the roundup rule."""
 MAX_HOLDERS = 50
 """A fingerprint found in more documents than this is boilerplate, not evidence."""
+ANCHOR_WINDOW = 3
+"""Anchors are the fingerprints winnowed once more, with this window, in text order: about half
+of them. Only anchors go into the inverted index (each posting is a random write into a large
+B-tree: most of what an insert costs), and since the second winnowing is local too, any
+:data:`MIN_SHARED` fingerprints in a row that two texts share give them an anchor in common."""
 NO_CUTOFF = 0xFFFFFFFF
 
 
@@ -68,12 +73,35 @@ def _domains() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-def fingerprints(shingles: np.ndarray, window: int, cap: int) -> np.ndarray:
-    """The sorted fingerprints a document keeps: the ``cap`` smallest of its winnowing
-    fingerprints (none when ``window`` is 0: partial copies off)."""
+def fingerprints(shingles: np.ndarray, window: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fingerprints, anchors) a document keeps, both sorted: the ``cap`` smallest of its
+    winnowing fingerprints, and those of them that are anchors (:data:`ANCHOR_WINDOW`). None
+    when ``window`` is 0: partial copies off."""
     if window == 0 or shingles.size == 0:
-        return np.empty(0, dtype=np.uint32)
-    return winnow(shingles, window)[:cap]
+        return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.uint32)
+    minima = window_minima(shingles, window)
+    fps = np.unique(minima)[:cap]
+    anchors = np.unique(window_minima(minima, ANCHOR_WINDOW))
+    return fps, anchors[anchors <= cutoff(fps, cap)]
+
+
+def anchor_mask(fps: np.ndarray, anchors: np.ndarray) -> bytes:
+    """Which of ``fps`` are anchors, one bit each: stored next to the fingerprints."""
+    return np.packbits(np.isin(fps, anchors, assume_unique=True)).tobytes()
+
+
+def anchors_from_mask(fps: np.ndarray, mask: bytes) -> np.ndarray:
+    return fps[np.unpackbits(np.frombuffer(mask, np.uint8), count=fps.size).astype(bool)]
+
+
+def holders(of: Text, texts: Iterable[Text]) -> dict[int, list[Text]]:
+    """``{fingerprint of ``of``: the ``texts`` having it}``, boilerplate fingerprints (held by
+    more than :data:`MAX_HOLDERS` of them) left out."""
+    result: dict[int, list[Text]] = {}
+    for text in texts:
+        for fp in np.intersect1d(of.fps, text.fps, assume_unique=True).tolist():
+            result.setdefault(fp, []).append(text)
+    return {fp: group for fp, group in result.items() if len(group) <= MAX_HOLDERS}
 
 
 def cutoff(fps: np.ndarray, cap: int) -> int:
@@ -96,6 +124,8 @@ class Text:
     fetched_at: str
     fps: np.ndarray
     """Its stored fingerprints (:func:`fingerprints`)."""
+    anchors: np.ndarray
+    """Those of them in the inverted index."""
 
     @property
     def origin(self) -> str:

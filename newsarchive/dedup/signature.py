@@ -447,12 +447,23 @@ def winnow(sequence: np.ndarray, window: int) -> np.ndarray:
     only about ``2 / (window + 1)`` of a text's shingles are kept. A sequence shorter than the
     window gives its one minimum; an empty one gives nothing.
     """
+    return np.unique(window_minima(sequence, window))
+
+
+def window_minima(sequence: np.ndarray, window: int) -> np.ndarray:
+    """The minimum of every ``window`` consecutive values, in sequence order, a run of equal
+    minima kept once: what :func:`winnow` selects, in the order the text has it (so that it can
+    be winnowed again, locally, as :mod:`newsarchive.dedup.partial` does for its anchors)."""
     sequence = np.asarray(sequence, dtype=np.uint32)
     if window < 1:
         raise ValueError(f"window must be at least 1, got {window!r}")
     if sequence.size <= window:
         return sequence.min(keepdims=True) if sequence.size else sequence.copy()
-    return np.unique(np.lib.stride_tricks.sliding_window_view(sequence, window).min(axis=1))
+    minima = np.lib.stride_tricks.sliding_window_view(sequence, window).min(axis=1)
+    keep = np.empty(minima.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(minima[1:], minima[:-1], out=keep[1:])
+    return minima[keep]
 
 
 def jaccard(a_hashes: np.ndarray, b_hashes: np.ndarray) -> float:
