@@ -66,13 +66,14 @@ class ArticleItem:
     content_length: int
     """Length in bytes of the response body as received (before content decoding)."""
     warc_filename: str
-    """Name of the WARC file, under ARCHIVE_URI/warc/, that holds the response record."""
+    """Name of the WARC file, under ARCHIVE_URI/warc/, that holds the response record (or the revisit
+    record written instead when the same payload was archived before: its WARC-Refers-To leads to it)."""
     warc_offset: int
     """Byte offset of the response record in that file; seeking there yields the record."""
     warc_length: int
     """Length in bytes of the response record as stored (one gzip member)."""
     warc_record_id: str
-    """WARC-Record-ID of the response record."""
+    """WARC-Record-ID of the response (or revisit) record."""
     cluster_id: str | None = None
     """Same for every near-identical copy of one text, stable across runs: the hex fingerprint of
     the cluster's first archived text. None when near-duplicate detection is off."""

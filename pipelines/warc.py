@@ -1,7 +1,8 @@
 """Store each article in the WARC files too, as a ``conversion`` record of its response.
 
 The record's payload is the article's JSON line, and ``WARC-Refers-To`` names the response
-record it was extracted from, so the WARC files alone can rebuild the JSON output.
+record it was extracted from (a revisit record, when its payload had been archived before), so
+the WARC files alone can rebuild the JSON output.
 """
 
 from __future__ import annotations

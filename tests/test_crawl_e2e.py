@@ -72,8 +72,9 @@ def test_crawls_finish_cleanly(crawled: Crawled) -> None:
 
 
 def test_every_exchange_is_archived(crawled: Crawled) -> None:
-    """Each request a server answered has a response record, robots.txt and 3xx included."""
-    responses = [r for r in crawled.records() if r.type == "response"]
+    """Each request a server answered has a response record (a revisit record when the same
+    payload was archived before), robots.txt and 3xx included."""
+    responses = [r for r in crawled.records() if r.type in ("response", "revisit")]
     archived = [r.headers["WARC-Target-URI"] for r in responses]
     logged = [
         crawled.web.url(name, path)  # type: ignore[attr-defined]
@@ -95,19 +96,21 @@ def test_every_exchange_is_archived(crawled: Crawled) -> None:
 
 
 def test_requests_are_linked_to_responses(crawled: Crawled) -> None:
-    """Each request record names its response (WARC-Concurrent-To) and keeps Host and query."""
+    """Each request record names its response or revisit (WARC-Concurrent-To) and keeps Host and query."""
     records = crawled.records()
     ids = {r.headers["WARC-Record-ID"]: r for r in records}
     requests = [r for r in records if r.type == "request"]
-    assert len(requests) == sum(r.type == "response" for r in records)
+    assert len(requests) == sum(r.type in ("response", "revisit") for r in records)
     for request in requests:
         response = ids[request.headers["WARC-Concurrent-To"]]
-        assert response.type == "response"
+        assert response.type in ("response", "revisit")
         assert response.headers["WARC-Target-URI"] == request.headers["WARC-Target-URI"]
         assert request.http("Host") == [request.headers["WARC-Target-URI"].split("/")[2]]
         assert request.http("Accept-Encoding") == ["gzip, deflate, br"]  # never zstd
         assert request.http("User-Agent") == [f"newsarchive/{__version__} (news archive crawler; +{CONTACT})"]
-    assert all(r.headers.get("WARC-IP-Address") == "127.0.0.1" for r in records if r.type == "response")
+    assert all(
+        r.headers.get("WARC-IP-Address") == "127.0.0.1" for r in records if r.type in ("response", "revisit")
+    )
 
 
 def test_payloads_are_the_bytes_sent(crawled: Crawled) -> None:

@@ -1,5 +1,7 @@
 """The crawl's WARC archive: one writer per crawl, shared by the capture middleware and the
 text pipeline, closed (and its files renamed) on ``spider_closed``, whatever the close reason.
+With ``WARC_REVISITS`` on, a payload archived before is written as a ``revisit`` record
+(see :mod:`newsarchive.warc.revisits`).
 """
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 import logging
 import platform
 import socket
+import sqlite3
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -20,7 +23,8 @@ from newsarchive import __version__
 from newsarchive.exceptions import SettingsError, WarcWriteError
 from newsarchive.layout import ArchiveLayout
 from newsarchive.stats import stat_key
-from newsarchive.warc.records import HeaderPolicy, HttpExchange, RecordFactory
+from newsarchive.warc.records import Capture, HeaderPolicy, HttpExchange, RecordFactory
+from newsarchive.warc.revisits import PayloadIndex, revisitable
 from newsarchive.warc.writer import RecordLocation, RotatingWarcWriter
 
 if TYPE_CHECKING:
@@ -36,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 _RECORDS = stat_key("warc", "records")
 _BYTES = stat_key("warc", "bytes")
+_REVISITS = stat_key("warc", "revisits")
+_BYTES_SAVED = stat_key("warc", "revisits", "bytes_saved")
+_INDEX_ERRORS = stat_key("warc", "revisits", "index_errors")
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class WarcConfig:
     max_size: int
     gzip_level: int
     keep_cookies: bool
+    revisits: bool
+    payload_index: Path
     info: dict[str, str]
 
     @classmethod
@@ -64,6 +73,8 @@ class WarcConfig:
             max_size=max_size,
             gzip_level=level,
             keep_cookies=settings.getbool("WARC_KEEP_COOKIES"),
+            revisits=settings.getbool("WARC_REVISITS"),
+            payload_index=layout.state_dir / "payloads.sqlite",
             info=warcinfo_fields(settings),
         )
 
@@ -96,10 +107,13 @@ def warcinfo_fields(settings: BaseSettings) -> dict[str, str]:
 class WarcArchive:
     """Scrapy extension owning the crawl's :class:`RotatingWarcWriter`."""
 
-    def __init__(self, writer: RotatingWarcWriter, stats: StatsCollector) -> None:
+    def __init__(
+        self, writer: RotatingWarcWriter, stats: StatsCollector, payloads: PayloadIndex | None = None
+    ) -> None:
         self.writer = writer
         self.factory = writer.factory
         self.stats = stats
+        self.payloads = payloads
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -114,7 +128,8 @@ class WarcArchive:
             max_size=config.max_size,
             gzip_level=config.gzip_level,
         )
-        archive = cls(writer, crawler.stats)
+        payloads = PayloadIndex(config.payload_index) if config.revisits else None
+        archive = cls(writer, crawler.stats, payloads)
         crawler.signals.connect(archive.spider_closed, signal=signals.spider_closed)
         return archive
 
@@ -127,9 +142,43 @@ class WarcArchive:
         return archive
 
     def write_exchange(self, exchange: HttpExchange) -> RecordLocation:
-        """Archive a request/response pair; return the response record's location."""
+        """Archive a request/response pair; return the location of the response record, or
+        of the revisit record written instead when the payload was archived before."""
         request, response = self.factory.exchange(exchange)
-        return self.write(request, response)[1]
+        if self.payloads is None or not revisitable(exchange):
+            return self.write(request, response)[1]
+        digest = response.rec_headers.get_header("WARC-Payload-Digest")
+        written: list[RecordLocation] = []
+
+        def write_first() -> Capture:
+            location = self.write(request, response)[1]
+            written.append(location)
+            return Capture(
+                response.rec_headers.get_header("WARC-Target-URI"), location.date, location.record_id
+            )
+
+        try:
+            original = self.payloads.first_capture(digest, write_first)
+        except sqlite3.Error:
+            # Degrade to what WARC_REVISITS=False does: a full record is always right.
+            self.stats.inc_value(_INDEX_ERRORS)
+            logger.error(
+                "Payload index %s failed for %s; archived in full",
+                self.payloads.path,
+                exchange.url,
+                exc_info=True,
+            )
+            return written[0] if written else self.write(request, response)[1]
+        if original is None:
+            return written[0]
+        request, revisit = self.factory.revisit(exchange, payload_digest=digest, original=original)
+        location = self.write(request, revisit)[1]
+        self.stats.inc_value(_REVISITS)
+        self.stats.inc_value(_BYTES_SAVED, len(exchange.body))
+        logger.debug(
+            "Revisit record for %s: same payload as %s at %s", exchange.url, original.uri, original.date
+        )
+        return location
 
     def write(self, *records: ArcWarcRecord) -> list[RecordLocation]:
         """Append records (contiguously, in one file); raises WarcWriteError after rolling back."""
@@ -145,6 +194,8 @@ class WarcArchive:
         return locations
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.payloads is not None:
+            self.payloads.close()
         files = self.writer.close()
         self.stats.set_value(stat_key("warc", "files"), len(files))
         self.stats.set_value(stat_key("warc", "directory"), str(self.writer.directory))

@@ -10,6 +10,9 @@ What a response record holds, and where it departs from the wire (see docs/outpu
 * a synthesised reason phrase, and ``HTTP/1.1`` for any protocol that is not HTTP/1.0 or 1.1;
 * ``Cookie`` / ``Set-Cookie`` dropped unless kept on purpose; ``Authorization`` and
   ``Proxy-Authorization`` always dropped; user:password never in a target URI.
+
+A ``revisit`` record (:meth:`RecordFactory.revisit`) is the same response without its payload,
+naming the earlier record that holds the identical bytes.
 """
 
 from __future__ import annotations
@@ -53,6 +56,18 @@ class HttpExchange:
 
 
 @dataclass(frozen=True)
+class Capture:
+    """A response record as a revisit record names it."""
+
+    uri: str
+    """Its WARC-Target-URI."""
+    date: str
+    """Its WARC-Date."""
+    record_id: str
+    """Its WARC-Record-ID."""
+
+
+@dataclass(frozen=True)
 class HeaderPolicy:
     """Which sensitive headers a record may keep."""
 
@@ -76,24 +91,53 @@ class RecordFactory:
         """Request and response records of one exchange, linked by WARC-Concurrent-To."""
         uri = target_uri(exchange.url)
         date = exchange.date or self._builder.curr_warc_date()
-        response_warc_headers = {"WARC-Date": date}
-        if exchange.ip_address:
-            response_warc_headers["WARC-IP-Address"] = exchange.ip_address
-        if exchange.truncated:
-            response_warc_headers["WARC-Truncated"] = exchange.truncated
         response = self._builder.create_warc_record(
             uri,
             "response",
             payload=io.BytesIO(exchange.body),
             length=len(exchange.body),
-            warc_headers_dict=response_warc_headers,
-            http_headers=StatusAndHeaders(
-                status_line(exchange.status),
-                self.response_headers(exchange.response_headers, len(exchange.body)),
-                protocol=http1_protocol(exchange.protocol),
-            ),
+            warc_headers_dict=self._response_warc_headers(exchange, date),
+            http_headers=self._http_response(exchange),
         )
-        request = self._builder.create_warc_record(
+        return self._request(exchange, uri, date, response), response
+
+    def revisit(
+        self, exchange: HttpExchange, *, payload_digest: str, original: Capture
+    ) -> tuple[ArcWarcRecord, ArcWarcRecord]:
+        """Request and ``revisit`` records of an exchange whose payload ``original`` already
+        holds: identical-payload-digest profile, the status line and headers of this
+        exchange, no payload, and the three ``WARC-Refers-To*`` headers that lead to it."""
+        uri = target_uri(exchange.url)
+        date = exchange.date or self._builder.curr_warc_date()
+        headers = self._response_warc_headers(exchange, date)
+        headers["WARC-Refers-To"] = original.record_id
+        revisit = self._builder.create_revisit_record(
+            uri,
+            payload_digest,
+            original.uri,
+            original.date,
+            http_headers=self._http_response(exchange),
+            warc_headers_dict=headers,
+        )
+        return self._request(exchange, uri, date, revisit), revisit
+
+    def _response_warc_headers(self, exchange: HttpExchange, date: str) -> dict[str, str]:
+        headers = {"WARC-Date": date}
+        if exchange.ip_address:
+            headers["WARC-IP-Address"] = exchange.ip_address
+        if exchange.truncated:
+            headers["WARC-Truncated"] = exchange.truncated
+        return headers
+
+    def _http_response(self, exchange: HttpExchange) -> StatusAndHeaders:
+        return StatusAndHeaders(
+            status_line(exchange.status),
+            self.response_headers(exchange.response_headers, len(exchange.body)),
+            protocol=http1_protocol(exchange.protocol),
+        )
+
+    def _request(self, exchange: HttpExchange, uri: str, date: str, response: ArcWarcRecord) -> ArcWarcRecord:
+        return self._builder.create_warc_record(
             uri,
             "request",
             payload=io.BytesIO(exchange.request_body),
@@ -108,7 +152,6 @@ class RecordFactory:
                 is_http_request=True,
             ),
         )
-        return request, response
 
     def response_headers(self, headers: Headers, stored_length: int) -> list[tuple[str, str]]:
         """Headers honest about the stored body: no chunked framing, a matching length."""
