@@ -319,3 +319,47 @@ def test_forget_takes_passages_and_links_with_the_documents(tmp_path, hasher, de
     )
     db.close()
     assert stored == kept > 0
+
+
+# -- stories, not pages -----------------------------------------------------------------------------
+
+
+def test_an_exact_repost_archived_first_does_not_hide_the_source(tmp_path, hasher, aeb):
+    """The repost is the cluster's first text, but its story is as old as the source: an excerpt
+    published the source's day is linked one way, to that story."""
+    url, article = aeb[20]
+    excerpt = "Our pick of the day.\n" + "\n".join(paragraphs(article)[:3])
+    with SqliteIndex(tmp_path / "dedup.sqlite", SignatureParams(), IndexConfig()) as index:
+        repost = index.add(doc(hasher, "v", "https://repost.example/x", article, "2026-11-02", "2026-11-02"))
+        source = index.add(doc(hasher, "s", url, article, "2026-11-03", "2026-11-01"))
+        got = index.add(doc(hasher, "e", "https://roundup.example/y", excerpt, "2026-11-03", "2026-11-01"))
+        (cluster,) = [c for c in index.clusters() if c.partial_copies]
+    assert source.cluster_id == repost.cluster_id == cluster.cluster_id
+    (link,) = got.partial
+    assert (link.relation, link.cluster_id) == ("copy_of", source.cluster_id)
+    assert link.share >= 0.8
+    assert [p.copy.url for p in cluster.partial_copies] == ["https://roundup.example/y"]
+
+
+def test_a_late_repost_is_not_a_copy_of_a_page_that_embedded_its_story(tmp_path, hasher, aeb):
+    (url, article), fillers = aeb[20], [text for _, text in aeb[30:33]]
+    page = "\n".join([*paragraphs(fillers[0])[:4], article, *paragraphs(fillers[1])[:4]])
+    with SqliteIndex(tmp_path / "dedup.sqlite", SignatureParams(), IndexConfig()) as index:
+        index.add(doc(hasher, "s", url, article, "2026-11-01", "2026-11-01"))
+        embed = index.add(doc(hasher, "p", "https://live.example/p", page, "2026-11-02", "2026-11-02"))
+        late = index.add(doc(hasher, "r", "https://repost.example/r", article, "2026-11-04", "2026-11-04"))
+    assert [(p.url, p.relation) for p in embed.partial] in ([(url, "copy_of")], [])
+    assert late.duplicate_of == url and late.partial == ()
+
+
+def test_a_story_quoted_by_many_sites_is_not_boilerplate(tmp_path, hasher, aeb):
+    """Sixty verbatim copies of one story are one story: an excerpt of it is still linked."""
+    url, article = aeb[20]
+    excerpt = "Our pick of the day.\n" + "\n".join(paragraphs(article)[:3])
+    with SqliteIndex(tmp_path / "dedup.sqlite", SignatureParams(), IndexConfig()) as index:
+        source = index.add(doc(hasher, "s", url, article, "2026-11-01", "2026-11-01"))
+        for i in range(partial.MAX_HOLDERS + 10):
+            edited = article.replace(".", f" ({i}).", 3)  # near, not exact: each is in the index
+            index.add(doc(hasher, f"c{i}", f"https://copy{i}.example/x", edited, "2026-11-02"))
+        got = index.add(doc(hasher, "e", "https://roundup.example/y", excerpt, "2026-11-03"))
+    assert [(p.relation, p.cluster_id) for p in got.partial] == [("copy_of", source.cluster_id)]

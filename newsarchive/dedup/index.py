@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS docs (
     published TEXT,
     fingerprint BLOB NOT NULL,
     signature BLOB NOT NULL,
-    passages BLOB NOT NULL,  -- partial.fingerprints(): sorted little-endian uint32
+    first_seen TEXT NOT NULL,  -- of a canonical: earliest (published or fetched_at) of its cluster
+    passages BLOB NOT NULL,  -- partial.fingerprints(): sorted little-endian uint32 (none: exact copy)
     anchors BLOB NOT NULL,  -- partial.anchor_mask(): which passages are in the passages table
     canonical INTEGER  -- id of the cluster's canonical document, NULL for the canonical itself
 );
@@ -87,8 +88,9 @@ CREATE TABLE IF NOT EXISTS bands (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS passages (
     fp INTEGER NOT NULL,  -- signed 32-bit, as band keys: 4 bytes a row, not 6
+    cluster INTEGER NOT NULL,  -- the doc's canonical: boilerplate is counted in stories, not pages
     doc INTEGER NOT NULL,
-    PRIMARY KEY (fp, doc)
+    PRIMARY KEY (fp, cluster, doc)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS partial_links (
     copy INTEGER NOT NULL,
@@ -364,11 +366,14 @@ class SqliteIndex:
         with self._lock, self._transaction():
             for doc, signature, passages, anchors in checked:
                 match, canonical_id, keys = self._find(doc, signature)
-                if match.exact:
-                    anchors = anchors[:0]  # its twin's anchors find the same texts
+                seen = doc.published or doc.fetched_at
+                if match.exact:  # its twin's passages are these
+                    stored, anchors = passages[:0], anchors[:0]
+                else:
+                    stored = passages
                 cursor = self._db.execute(
-                    "INSERT INTO docs (key, url, site, title, fetched_at, published, fingerprint, signature, "
-                    "passages, anchors, canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO docs (key, url, site, title, fetched_at, published, first_seen, fingerprint, "
+                    "signature, passages, anchors, canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         doc.key,
                         doc.url,
@@ -376,39 +381,35 @@ class SqliteIndex:
                         doc.title,
                         doc.fetched_at,
                         doc.published,
+                        seen,
                         doc.fingerprint,
                         signature_to_bytes(signature, self.config.storage_bits),
-                        passages.astype("<u4").tobytes(),
-                        partial.anchor_mask(passages, anchors),
+                        stored.astype("<u4").tobytes(),
+                        partial.anchor_mask(stored, anchors),
                         canonical_id,
                     ),
                 )
                 doc_id = cursor.lastrowid
+                if canonical_id is not None:
+                    self._db.execute(
+                        "UPDATE docs SET first_seen = min(first_seen, ?) WHERE id = ?", (seen, canonical_id)
+                    )
                 if keys:
                     self._db.executemany(
                         "INSERT OR IGNORE INTO bands VALUES (?, ?, ?)",
                         [(band, key, doc_id) for band, key in enumerate(keys)],
                     )
+                cluster = doc_id if canonical_id is None else canonical_id
+                story = seen if canonical_id is None else self._first_seen(canonical_id)
                 new = partial.Text(
-                    doc_id,
-                    doc_id if canonical_id is None else canonical_id,
-                    match.cluster_id,
-                    doc.url,
-                    doc.site,
-                    doc.published,
-                    doc.fetched_at,
-                    passages,
-                    anchors,
+                    doc_id, cluster, match.cluster_id, doc.url, doc.site, seen, story, passages, anchors
                 )
                 links = self._partial_links(new)
                 self._db.executemany(
-                    "INSERT OR IGNORE INTO passages VALUES (?, ?)",
-                    [(fp, doc_id) for fp in _signed(anchors)],
+                    "INSERT OR IGNORE INTO passages VALUES (?, ?, ?)",
+                    [(fp, cluster, doc_id) for fp in _signed(anchors)],
                 )
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO partial_links VALUES (?, ?, ?, ?)",
-                    [(link.copy.doc, link.source.doc, link.containment, link.share) for link in links],
-                )
+                self._store_links(links)
                 seen = tuple(
                     _as_seen_by(new, link) for link in links if new.doc in (link.copy.doc, link.source.doc)
                 )
@@ -436,54 +437,91 @@ class SqliteIndex:
         )
 
     def _partial_links(self, new: partial.Text) -> list[partial.Link]:
-        """Links of ``new`` as a copy of texts not published after it, and links of the stored
-        texts not published before it that share passages with it. Those are judged again whole: ``new``
-        may be the source that makes a roundup page mostly made of earlier texts."""
+        """Links of ``new`` (not in the passage index yet) as a copy of stories not published
+        after it, and links of the stored stories not published before its story that share
+        passages with it. Those are judged again whole: ``new`` may be the source that makes a
+        roundup page mostly made of earlier texts."""
         holders = self._holders(new)
         cap, threshold = self.config.max_fingerprints, self.config.partial
         links = partial.links_of(new, holders, threshold, cap)
-        for later in partial.candidates(holders, lambda text: text.origin >= new.origin):
+        for later in partial.candidates(
+            holders, lambda text: text.origin >= new.story_origin and text.cluster != new.cluster
+        ):
             theirs = self._holders(later)
             for fp in np.intersect1d(later.fps, new.fps, assume_unique=True).tolist():
                 theirs.setdefault(fp, []).append(new)
-            links += partial.links_of(later, theirs, threshold, cap)
-        return links
+            links += partial.links_of(later, partial.without_boilerplate(theirs), threshold, cap)
+        return partial.one_way(links)
+
+    def _first_seen(self, doc: int) -> str:
+        return self._db.execute("SELECT first_seen FROM docs WHERE id = ?", (doc,)).fetchone()[0]
+
+    def _store_links(self, links: list[partial.Link]) -> None:
+        """Record ``links``; a link replaces its reverse when its source was seen first, and is
+        left out when the reverse is there and right (see :func:`partial.one_way`)."""
+        for link in links:
+            reverse = self._db.execute(
+                "SELECT 1 FROM partial_links WHERE copy = ? AND source = ?", (link.source.doc, link.copy.doc)
+            ).fetchone()
+            if reverse and link.source.order > link.copy.order:
+                continue
+            if reverse:
+                self._db.execute(
+                    "DELETE FROM partial_links WHERE copy = ? AND source = ?",
+                    (link.source.doc, link.copy.doc),
+                )
+            self._db.execute(
+                "INSERT OR REPLACE INTO partial_links VALUES (?, ?, ?, ?)",
+                (link.copy.doc, link.source.doc, link.containment, link.share),
+            )
 
     def _holders(self, of: partial.Text) -> dict[int, list[partial.Text]]:
-        """``{fingerprint of ``of``: stored texts of other clusters and sites having it}``: the
-        texts sharing one of its anchors (not a boilerplate one), compared on all fingerprints."""
-        anchors = of.anchors
-        if anchors.size == 0:
-            return {}
+        """``{fingerprint of ``of``: the stored texts having it}``: the texts sharing one of its
+        anchors (not a boilerplate one), compared on all fingerprints; other sites only, but for
+        ``of``'s own story. An exact twin of ``of`` (stored without passages of its own) holds
+        them all: a verbatim copy published earlier makes every passage its story's."""
+        wanted = [
+            fp
+            for fp in _signed(of.anchors)
+            if self._db.execute(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT cluster FROM passages WHERE fp = ? LIMIT ?)",
+                (fp, partial.MAX_HOLDERS + 1),
+            ).fetchone()[0]
+            <= partial.MAX_HOLDERS
+        ]
         ids = [
             doc
             for (doc,) in self._db.execute(
-                "SELECT DISTINCT doc FROM passages WHERE fp IN (SELECT fp FROM passages WHERE fp IN "
-                f"({', '.join('?' * anchors.size)}) GROUP BY fp HAVING COUNT(*) <= ?)",
-                [*_signed(anchors), partial.MAX_HOLDERS],
+                f"SELECT DISTINCT doc FROM passages WHERE fp IN ({', '.join('?' * len(wanted))})", wanted
             )
         ]
-        if not ids:
-            return {}
+        twin = self._db.execute(
+            "SELECT id, COALESCE(published, fetched_at) AS seen FROM docs WHERE id != ? AND fingerprint = "
+            "(SELECT fingerprint FROM docs WHERE id = ?) ORDER BY seen LIMIT 1",
+            (of.doc, of.doc),
+        ).fetchone()
+        twins = [replace(of, doc=twin[0], seen=twin[1])] if twin else []
         others = [
             text
             for text in self._texts(ids)
-            if text.cluster != of.cluster and (text.site is None or text.site != of.site)
+            if text.doc != of.doc
+            and (text.cluster == of.cluster or text.site is None or text.site != of.site)
         ]
-        return partial.holders(of, others)
+        return partial.holders(of, others + twins)
 
     def _texts(self, ids: Sequence[int]) -> list[partial.Text]:
         rows = self._db.execute(
-            "SELECT d.id, COALESCE(d.canonical, d.id), c.fingerprint, d.url, d.site, d.published, d.fetched_at, "
+            "SELECT d.id, COALESCE(d.canonical, d.id), c.fingerprint, d.url, d.site, "
+            "COALESCE(d.published, d.fetched_at), c.first_seen, "
             "d.passages, d.anchors FROM docs d JOIN docs c ON c.id = COALESCE(d.canonical, d.id) "
             f"WHERE d.id IN ({', '.join('?' * len(ids))})",
             ids,
         ).fetchall()
         texts = []
-        for doc, cluster, fp, url, site, published, fetched, blob, mask in rows:
+        for doc, cluster, fp, url, site, seen, story, blob, mask in rows:
             fps = np.frombuffer(blob, "<u4").astype(np.uint32)
             anchors = partial.anchors_from_mask(fps, mask)
-            texts.append(partial.Text(doc, cluster, fp.hex(), url, site, published, fetched, fps, anchors))
+            texts.append(partial.Text(doc, cluster, fp.hex(), url, site, seen, story, fps, anchors))
         return texts
 
     def _find(self, doc: Document, signature: np.ndarray) -> tuple[Match, int | None, list[int]]:
@@ -555,12 +593,14 @@ class SqliteIndex:
                 (cutoff_iso, cutoff_iso),
             )
             self._db.execute("DELETE FROM bands WHERE doc IN (SELECT id FROM temp.forget)")
-            for doc, blob, mask in self._db.execute(
-                "SELECT id, passages, anchors FROM docs WHERE id IN (SELECT id FROM temp.forget)"
+            for doc, cluster, blob, mask in self._db.execute(
+                "SELECT id, COALESCE(canonical, id), passages, anchors FROM docs "
+                "WHERE id IN (SELECT id FROM temp.forget)"
             ).fetchall():
                 fps = _signed(partial.anchors_from_mask(np.frombuffer(blob, "<u4"), mask))
                 self._db.executemany(
-                    "DELETE FROM passages WHERE fp = ? AND doc = ?", [(fp, doc) for fp in fps]
+                    "DELETE FROM passages WHERE fp = ? AND cluster = ? AND doc = ?",
+                    [(fp, cluster, doc) for fp in fps],
                 )
             self._db.execute(
                 "DELETE FROM partial_links WHERE copy IN (SELECT id FROM temp.forget) "

@@ -4,7 +4,9 @@ MinHash LSH finds texts whose *Jaccard* similarity is high; a short excerpt of a
 (or a long page embedding a short article) has a low Jaccard with it and is never a candidate.
 Partial copies are found from a second, position-independent sample of each text instead: its
 winnowing fingerprints (:func:`~newsarchive.dedup.signature.winnow`), kept in an inverted index
-(fingerprint -> documents) by the backend. This module decides, from what the backend looked up,
+(fingerprint -> documents) by the backend. Partial copies link *stories*, near-duplicate
+clusters: a text is dated by the earliest date any copy of its story was seen, and boilerplate is
+counted in stories (a story syndicated to a hundred sites is one, not a hundred). This module decides, from what the backend looked up,
 which pairs are partial copies; it does no I/O, so every backend decides the same way.
 
 The rules, measured on the demo web and on ``../shared/corpora`` (``tests/test_dedup_partial.py``,
@@ -12,18 +14,23 @@ The rules, measured on the demo web and on ``../shared/corpora`` (``tests/test_d
 
 - **Source and copy**: of two texts sharing a passage, the earlier published is the source (the
   earlier fetched when a date is missing), by day. Texts of the same day may be either: the
-  rules below are tried both ways, and they only hold one way for an excerpt or an embed. A
-  passage is *attributed* to the earliest text that has it, so a roundup quoting an article that
-  a second roundup also quotes links to the article, not to the other roundup.
+  rules below are tried both ways, and when both hold, the text seen first is the source. A
+  passage is *attributed* to the earliest story that has it, the text's own story included (and
+  first on a tie), so
+  a roundup quoting an article that a second roundup also quotes links to the article, not to the
+  other roundup, and a late repost of an article is not a copy of a page that embedded it.
 - **Across sites**: texts of one site share its template (headlines in a roundup, an "About
   us" paragraph, a standard sign-off), so partial copies are only looked for between sites.
 - **Evidence**: at least :data:`MIN_SHARED` fingerprints attributed to the source; a fingerprint
-  held by more than :data:`MAX_HOLDERS` documents is boilerplate (a site's footer, a wire
+  held by more than :data:`MAX_HOLDERS` stories is boilerplate (a site's footer, a wire
   credit) and is no evidence of anything.
 - **Linked** when the copy reproduces at least ``threshold`` of the source (an embedded article),
   or the source's text is at least ``threshold`` of the copy (an excerpt page), or the copy is a
-  page made of earlier texts (at least ``threshold`` of it found in earlier pages: a roundup of
-  excerpts) and this source is at least :data:`MIN_SHARE` of it. An opinion piece quoting two
+  page made of earlier texts of several stories (at least ``threshold`` of it found in earlier
+  pages, with passages of two other stories or more: a roundup of excerpts; a late repost is
+  made of its own story, and is no roundup) and this source is at least :data:`MIN_SHARE` of it (counted on all of the copy's
+  fingerprints or below the source's cut-off, whichever is larger: a long source keeps only its
+  smallest fingerprints). An opinion piece quoting two
   paragraphs, or two press releases sharing an "About us" paragraph, is none of these.
 
 Fractions are estimated on the fingerprints both texts kept: each keeps its smallest
@@ -47,7 +54,7 @@ MIN_SHARED = 3
 MIN_SHARE = 0.04
 """Share of a roundup page one source must have to be linked by the roundup rule."""
 MAX_HOLDERS = 50
-"""A fingerprint found in more documents than this is boilerplate, not evidence."""
+"""A fingerprint found in more stories than this is boilerplate, not evidence."""
 ANCHOR_WINDOW = 3
 """Anchors are the fingerprints winnowed once more, with this window, in text order: about half
 of them. Only anchors go into the inverted index (each posting is a random write into a large
@@ -94,14 +101,32 @@ def anchors_from_mask(fps: np.ndarray, mask: bytes) -> np.ndarray:
     return fps[np.unpackbits(np.frombuffer(mask, np.uint8), count=fps.size).astype(bool)]
 
 
+def one_way(links: Iterable[Link]) -> list[Link]:
+    """``links`` without the reverse of a link whose source was seen first: texts of one day
+    are judged both ways, and an excerpt and its source may pass the rules both ways."""
+    links = list(links)
+    pairs = {(link.copy.doc, link.source.doc) for link in links}
+    return [
+        link
+        for link in links
+        if (link.source.doc, link.copy.doc) not in pairs or link.source.order < link.copy.order
+    ]
+
+
 def holders(of: Text, texts: Iterable[Text]) -> dict[int, list[Text]]:
-    """``{fingerprint of ``of``: the ``texts`` having it}``, boilerplate fingerprints (held by
-    more than :data:`MAX_HOLDERS` of them) left out."""
+    """``{fingerprint of ``of``: the ``texts`` having it}``, :func:`without_boilerplate`."""
     result: dict[int, list[Text]] = {}
     for text in texts:
         for fp in np.intersect1d(of.fps, text.fps, assume_unique=True).tolist():
             result.setdefault(fp, []).append(text)
-    return {fp: group for fp, group in result.items() if len(group) <= MAX_HOLDERS}
+    return without_boilerplate(result)
+
+
+def without_boilerplate(holders: Mapping[int, list[Text]]) -> dict[int, list[Text]]:
+    """``holders`` without the fingerprints held by more than :data:`MAX_HOLDERS` stories."""
+    return {
+        fp: group for fp, group in holders.items() if len({text.cluster for text in group}) <= MAX_HOLDERS
+    }
 
 
 def cutoff(fps: np.ndarray, cap: int) -> int:
@@ -120,8 +145,10 @@ class Text:
     cluster_id: str
     url: str
     site: str | None
-    published: str | None
-    fetched_at: str
+    seen: str
+    """When it appeared (ISO 8601): its publication date, else its fetch time."""
+    story_seen: str
+    """When its story first appeared: the earliest ``seen`` of any copy in its cluster."""
     fps: np.ndarray
     """Its stored fingerprints (:func:`fingerprints`)."""
     anchors: np.ndarray
@@ -129,14 +156,19 @@ class Text:
 
     @property
     def origin(self) -> str:
-        """The day it appeared (YYYY-MM-DD): the publication date, else the fetch date. Days,
-        not times: many pages give no time, and one giving it must not seem older for that."""
-        return (self.published or self.fetched_at)[:10]
+        """The day it appeared (YYYY-MM-DD). Days, not times: many pages give no time, and one
+        giving it must not seem older for that."""
+        return self.seen[:10]
 
     @property
-    def order(self) -> tuple[str, str, str, int]:
-        """Sort key of "appeared first": the day, then the time if known, fetch time, arrival."""
-        return (self.origin, self.published or self.fetched_at, self.fetched_at, self.doc)
+    def story_origin(self) -> str:
+        """The day its story first appeared: a source is judged by its story's age."""
+        return self.story_seen[:10]
+
+    @property
+    def order(self) -> tuple[str, str, int]:
+        """Sort key of "appeared first": the day, then the time if known, then arrival."""
+        return (self.origin, self.seen, self.doc)
 
 
 @dataclass(frozen=True)
@@ -161,21 +193,26 @@ def judge(
 ) -> list[Link]:
     """The partial-copy links from ``copy`` to each of ``sources``.
 
-    ``holders`` maps each of ``copy``'s fingerprints to the stored texts outside ``copy``'s
-    cluster and site that have it (fingerprints with more than :data:`MAX_HOLDERS` already left out);
-    ``sources`` are the candidates (one text per cluster), none published after ``copy``.
+    ``holders`` maps each of ``copy``'s fingerprints to the stored stories that have it (its own
+    included, other sites only; fingerprints with more than :data:`MAX_HOLDERS` left out);
+    ``sources`` are the candidates (other stories), none published after ``copy``.
     """
     if copy.fps.size == 0:
         return []
     attributed: dict[int, int] = {}
-    covered = 0
     for fp in copy.fps.tolist():
-        earlier = [h for h in holders.get(fp, ()) if h.origin <= copy.origin]
+        earlier = [h for h in holders.get(fp, ()) if h.story_origin <= copy.origin]
         if earlier:
-            covered += 1
-            first = min(earlier, key=lambda h: h.order)
+            first = min(
+                earlier, key=lambda h: (h.story_origin, h.cluster != copy.cluster, h.story_seen, h.doc)
+            )
             attributed[first.cluster] = attributed.get(first.cluster, 0) + 1
-    coverage = covered / copy.fps.size
+    own = attributed.pop(copy.cluster, 0)
+    # A page made of earlier texts of several stories: a roundup. Its own story (the one it was
+    # clustered with) counts when it is a minor part: a roundup taken for a near-duplicate of one
+    # of its excerpts; a repost is mostly its own story, and is not a roundup however it is quoted.
+    coverage = (sum(attributed.values()) + (own if own / copy.fps.size < threshold else 0)) / copy.fps.size
+    roundup = sum(count >= MIN_SHARED for count in attributed.values()) >= 2
     links = []
     for source in sources:
         count = attributed.get(source.cluster, 0)
@@ -188,15 +225,17 @@ def judge(
         if (
             containment >= threshold
             or share >= threshold
-            or (coverage >= threshold and count / copy.fps.size >= MIN_SHARE)
+            or (roundup and coverage >= threshold and max(share, count / copy.fps.size) >= MIN_SHARE)
         ):
             links.append(Link(copy, source, round(containment, 3), round(share, 3)))
     return links
 
 
 def links_of(copy: Text, holders: Mapping[int, list[Text]], threshold: float, cap: int) -> list[Link]:
-    """:func:`judge` ``copy`` against every candidate source not published after it."""
-    sources = candidates(holders, lambda text: text.origin <= copy.origin)
+    """:func:`judge` ``copy`` against every other story not published after it."""
+    sources = candidates(
+        holders, lambda text: text.story_origin <= copy.origin and text.cluster != copy.cluster
+    )
     return judge(copy, holders, sources, threshold, cap)
 
 
