@@ -8,7 +8,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench venv clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test bench venv clean redis-server
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +20,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The Redis dedup tests and bench run a real redis-server (tests/redis_server.py); install it
+# where it is missing (Debian/Ubuntu).
+redis-server:
+	@command -v redis-server >/dev/null || { \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server; }
+
 demo: $(STAMP)
 	$(BIN)/newsarchive demo --archive ./archive
 
-test: $(STAMP)
+test: $(STAMP) redis-server
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -1,6 +1,10 @@
-"""SqliteIndex at N documents: inserts/s, queries/s (p50/p99), bytes on disk per document.
+"""SqliteIndex and RedisIndex at N documents: inserts/s, queries/s (p50/p99), bytes per document.
 
-    .venv/bin/python bench/lsh_index.py [--docs 100000]
+    .venv/bin/python bench/lsh_index.py [--docs 100000] [--no-redis]
+
+The Redis backend runs against a redis-server the bench starts itself on 127.0.0.1 (no
+persistence; tests/redis_server.py), with the same documents in the same order, in the same
+run, and the ratios Redis / embedded (time per document, query latency) are printed at the end.
 
 Documents: random 128-value signatures (distinct stories), 10 % near-duplicates of an earlier
 document (30-70 % of the values replaced: estimated J 0.3-0.7) and 2 % exact copies (same
@@ -20,15 +24,20 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import redis
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from newsarchive.dedup import MinHasher, SignatureParams  # noqa: E402
 from newsarchive.dedup.index import Document, IndexConfig, SqliteIndex, band_keys  # noqa: E402
+from newsarchive.dedup.redis_index import CALL_TTL_S, RedisIndex  # noqa: E402
+from tests.redis_server import RedisServer  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 
@@ -97,10 +106,78 @@ def sizes(path: Path) -> dict[str, int]:
         db.close()
 
 
+@dataclass
+class Figures:
+    """One backend's run over the same documents."""
+
+    insert_rate: float
+    """add(), one call (transaction or script) each: documents/s."""
+    batch_rate: float
+    """add_many() of 100: documents/s."""
+    query_times: list[float]
+    """find() latencies, seconds, sorted."""
+    linked: int
+    found: int
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.query_times)
+
+    @property
+    def p99(self) -> float:
+        return self.query_times[int(len(self.query_times) * 0.99)]
+
+
+def measure(index, docs: list[Document], probes: list[Document], extra: list[Document]) -> Figures:
+    """The same sequence for every backend: single adds, finds, then batches of 100."""
+    start = time.perf_counter()
+    linked = 0
+    for doc in docs:
+        linked += index.add(doc).duplicate_of is not None
+    insert_s = time.perf_counter() - start
+    times = []
+    found = 0
+    for doc in probes:
+        t0 = time.perf_counter()
+        found += index.find(doc).duplicate_of is not None
+        times.append(time.perf_counter() - t0)
+    start = time.perf_counter()
+    for i in range(0, len(extra), 100):
+        index.add_many(extra[i : i + 100])
+    batch_rate = len(extra) / (time.perf_counter() - start)
+    return Figures(len(docs) / insert_s, batch_rate, sorted(times), linked, found)
+
+
+def report(name: str, figures: Figures, n_probes: int) -> None:
+    print(f"{name}: insert (add, one call each): {figures.insert_rate:,.0f} docs/s")
+    print(f"{name}: insert (add_many, 100 per call): {figures.batch_rate:,.0f} docs/s")
+    times = figures.query_times
+    print(
+        f"{name}: query (find): {len(times) / sum(times):,.0f} queries/s, p50 {figures.p50 * 1e3:.3f} ms, "
+        f"p99 {figures.p99 * 1e3:.3f} ms ({figures.found} of {n_probes} found a cluster)"
+    )
+
+
+def redis_memory(index: RedisIndex) -> tuple[int, dict[str, int]]:
+    """used_memory, and MEMORY USAGE summed by key family (``P:d:*`` -> "d", ``P:keys`` -> "keys")."""
+    client = index._redis
+    families: dict[str, int] = defaultdict(int)
+    names = [key.decode() for key in client.scan_iter(f"{index.prefix}:*", count=1000)]
+    for start in range(0, len(names), 1000):
+        chunk = names[start : start + 1000]
+        with client.pipeline(transaction=False) as pipe:
+            for name in chunk:
+                pipe.memory_usage(name, samples=0)
+            for name, size in zip(chunk, pipe.execute(), strict=True):
+                families[name[len(index.prefix) + 1 :].split(":")[0]] += size or 0
+    return int(client.info("memory")["used_memory"]), dict(sorted(families.items(), key=lambda kv: -kv[1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=5_000)
+    parser.add_argument("--no-redis", action="store_true", help="the embedded index only")
     args = parser.parse_args()
     config = IndexConfig()
     rng = np.random.default_rng(1)
@@ -111,41 +188,21 @@ def main() -> None:
         base = docs[int(rng.integers(len(docs)))].signature.copy()
         base[rng.random(base.size) < 0.4] = 0
         probes[i] = Document(**{**probes[i].__dict__, "signature": base})
+    extra = make_docs(20_000, np.random.default_rng(3))
+    n = args.docs + len(extra)
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "dedup.sqlite"
         with SqliteIndex(path, SignatureParams(), config) as index:
-            start = time.perf_counter()
-            linked = 0
-            for doc in docs:
-                linked += index.add(doc).duplicate_of is not None
-            insert_s = time.perf_counter() - start
-            times = []
-            found = 0
-            for doc in probes:
-                t0 = time.perf_counter()
-                found += index.find(doc).duplicate_of is not None
-                times.append(time.perf_counter() - t0)
-            extra = make_docs(20_000, np.random.default_rng(3))
-            start = time.perf_counter()
-            for i in range(0, len(extra), 100):
-                index.add_many(extra[i : i + 100])
-            batch_rate = len(extra) / (time.perf_counter() - start)
+            embedded = measure(index, docs, probes, extra)
             index._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        print(f"insert (add_many, 100 per transaction, next {len(extra)}): {batch_rate:,.0f} docs/s")
-        n = args.docs + len(extra)
+        print(
+            f"{n} documents ({embedded.linked} of the first {args.docs} added as copies), bands x rows "
+            f"{config.bands} x {config.rows}, {config.storage_bits}-bit signatures; SQLite {sqlite3.sqlite_version}"
+        )
+        report("embedded", embedded, len(probes))
         file_bytes = path.stat().st_size
         table = sizes(path)
-        print(
-            f"{n} documents ({linked} added as copies), bands x rows {config.bands} x {config.rows}, "
-            f"{config.storage_bits}-bit signatures; SQLite {sqlite3.sqlite_version}"
-        )
-        print(f"insert (add, one transaction each): {args.docs / insert_s:,.0f} docs/s")
-        times.sort()
-        print(
-            f"query (find): {len(times) / sum(times):,.0f} queries/s, p50 {statistics.median(times) * 1e3:.3f} ms, "
-            f"p99 {times[int(len(times) * 0.99)] * 1e3:.3f} ms ({found} of {len(probes)} found a cluster)"
-        )
         print(f"file at {n} documents: {file_bytes / n:.0f} bytes/doc ({file_bytes / 1e6:.1f} MB)")
         for name, size in table.items():
             print(f"  {name:28} {size / n:6.0f} bytes/doc")
@@ -155,6 +212,32 @@ def main() -> None:
         print(f"after VACUUM: {path.stat().st_size / n:.0f} bytes/doc")
         for name, size in sizes(path).items():
             print(f"  {name:28} {size / n:6.0f} bytes/doc")
+
+        if not args.no_redis:
+            with RedisServer(Path(folder) / "redis") as server:
+                with RedisIndex(server.url, SignatureParams(), config, prefix="bench") as index:
+                    before = int(index._redis.info("memory")["used_memory"])
+                    version = index._redis.info("server")["redis_version"]
+                    shared = measure(index, docs, probes, extra)
+                    used, families = redis_memory(index)
+                    assert len(index) == n
+            print(f"Redis {version} on 127.0.0.1 (redis-py {redis.__version__}), same documents, same order")
+            report("redis", shared, len(probes))
+            calls = families.pop("call", 0)
+            print(
+                f"redis memory at {n} documents: {(used - before - calls) / n:.0f} bytes/doc (used_memory, "
+                f"less {calls / n:.0f} bytes/doc of add-call tokens still alive for {CALL_TTL_S} s)"
+            )
+            for name, size in families.items():
+                print(f"  {name:28} {size / n:6.0f} bytes/doc")
+            print("ratios redis / embedded (time per document or per query; 1.0 = as fast)")
+            for label, ours, theirs in (
+                ("add, one call each", 1 / shared.insert_rate, 1 / embedded.insert_rate),
+                ("add_many, 100 per call", 1 / shared.batch_rate, 1 / embedded.batch_rate),
+                ("find p50", shared.p50, embedded.p50),
+                ("find p99", shared.p99, embedded.p99),
+            ):
+                print(f"  {label:24} {ours / theirs:5.2f}   (target <= 3)")
     background_rate(config)
 
 

@@ -27,12 +27,17 @@ DEDUP_MAX_FINGERPRINTS = 128  # partial-copy fingerprints kept per document (the
 DEDUP_NUM_PERM = 128  # MinHash permutations; stored with the index (ARCHIVE_URI/state/dedup.sqlite)
 DEDUP_PARTIAL_THRESHOLD = 0.5  # containment from which an excerpt or an embed is linked
 DEDUP_POLICY = "mark"  # mark: every article kept, copies marked; drop: copies left out of the JSON
+DEDUP_REDIS_PREFIX = "newsarchive:dedup"  # key prefix of a Redis index (DEDUP_URI): one index per prefix
 DEDUP_ROWS = 2
 DEDUP_SEED = 1
 DEDUP_SHINGLE_KIND = "word"  # word | char
 DEDUP_SHINGLE_SIZE = 5
 DEDUP_STORAGE_BITS = 8  # bits kept per stored signature value: 8, 16 or 32
 DEDUP_THRESHOLD = 0.30  # estimated Jaccard from which a candidate is a near-duplicate
+# Where the index lives. Empty: ARCHIVE_URI/state/dedup.sqlite (processes of one host, one archive);
+# redis://[:password@]host:port/db, rediss:// or unix://: a Redis server that crawlers writing to
+# different archives, on different hosts, share.
+DEDUP_URI = ""
 DEDUP_WINDOW = 12  # winnowing window (shingles) of partial-copy fingerprints; 0: no partial copies
 
 EXTRACT_ENABLED = True
@@ -47,12 +52,12 @@ WARC_GZIP_LEVEL = 6  # 1-9 (0: uncompressed .warc); bodies that came gzip-encode
 WARC_KEEP_COOKIES = False  # True keeps Cookie / Set-Cookie headers in request/response records
 WARC_MAX_SIZE = 1024**3  # bytes; a file is closed and a new one started past this size
 WARC_PREFIX = "newsarchive"
+WARC_REVISITS = True  # a payload archived before becomes a revisit record (False: always in full)
 
 # --- polite crawling -----------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
-WARC_REVISITS = True  # a payload archived before becomes a revisit record (False: always in full)
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 4

@@ -2,7 +2,8 @@
 
 Every article gets ``cluster_id``, ``duplicate_of``, ``similarity`` and ``partial_copies`` (see
 ``items.py``). The signature and the index look-up run in a thread, off the reactor: NumPy and SQLite release the
-GIL for most of the work, and the index serialises writers itself (one transaction per add).
+GIL for most of the work, and the index serialises writers itself (one transaction, or one Redis
+script, per add). ``DEDUP_URI`` picks the index (``newsarchive/dedup/backends.py``).
 ``DEDUP_POLICY = "drop"`` leaves near-identical copies out of the JSON; their captures stay in
 the WARC files either way.
 """
@@ -22,10 +23,10 @@ from newsarchive.dedup import (
     Match,
     MinHasher,
     SignatureParams,
-    SqliteIndex,
     partial,
     text_fingerprint,
 )
+from newsarchive.dedup.backends import DedupIndex, open_index
 from newsarchive.exceptions import SettingsError
 from newsarchive.items import ArticleItem
 from newsarchive.layout import ArchiveLayout
@@ -46,7 +47,7 @@ POLICIES = ("mark", "drop")
 class DedupPipeline:
     """ArticleItem in, the same article with its cluster fields out (or dropped, by policy)."""
 
-    def __init__(self, index: SqliteIndex, hasher: MinHasher, policy: str, stats: StatsCollector) -> None:
+    def __init__(self, index: DedupIndex, hasher: MinHasher, policy: str, stats: StatsCollector) -> None:
         self.index = index
         self.hasher = hasher
         self.policy = policy
@@ -61,12 +62,13 @@ class DedupPipeline:
         if policy not in POLICIES:
             raise SettingsError(f"DEDUP_POLICY must be one of {', '.join(POLICIES)}, got {policy!r}")
         params, config = _dedup_config(settings)
-        path = ArchiveLayout.from_uri(settings["ARCHIVE_URI"]).state_dir / "dedup.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            index = SqliteIndex(path, params, config)
-        except ValueError as exc:
-            raise SettingsError(f"{path}: {exc}") from exc
+        index = open_index(
+            settings.get("DEDUP_URI") or "",
+            params,
+            config,
+            state_dir=ArchiveLayout.from_uri(settings["ARCHIVE_URI"]).state_dir,
+            redis_prefix=settings.get("DEDUP_REDIS_PREFIX"),
+        )
         return cls(index, MinHasher(params), policy, crawler.stats)
 
     async def process_item(self, item: object) -> object:

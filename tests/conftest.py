@@ -98,3 +98,30 @@ def run_crawl(
 
 def _runs(archive: Path) -> list[Path]:
     return list((archive / "state" / "runs").glob("*.json"))
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real redis-server on 127.0.0.1 for the session (tests/redis_server.py). A missing binary
+    fails the tests that need it, saying how to install it: never a silent skip."""
+    from tests.redis_server import RedisServer, RedisServerError
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    problem = None
+    try:
+        server.start()
+    except RedisServerError as exc:
+        problem = str(exc)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The session's Redis server, emptied first: each test starts from no keys."""
+    redis_server.flush()
+    return redis_server.url
