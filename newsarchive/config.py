@@ -207,11 +207,19 @@ def _duration(entry: dict[str, Any], key: str, fail: Any) -> timedelta | None:
     value = entry.get(key)
     if value is None:
         return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise fail(key, str(exc)) from None
+
+
+def parse_duration(value: object) -> timedelta:
+    """``36h``, ``7d``, ``2w`` (or a number of days) as a timedelta; ValueError saying what is wrong."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise fail(key, f"expected a duration such as '36h' or '7d', got {_kind(value)}")
+        raise ValueError(f"expected a duration such as '36h' or '7d', got {_kind(value)}")
     match = _DURATION.match(f"{value}d" if isinstance(value, int) else value)
     if not match or float(match[1]) <= 0:
-        raise fail(key, f"{value!r} is not a positive duration such as '36h' or '7d'")
+        raise ValueError(f"{value!r} is not a positive duration such as '36h' or '7d'")
     return timedelta(**{_UNITS[match[2]]: float(match[1])})
 
 

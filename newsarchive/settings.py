@@ -23,6 +23,7 @@ ARCHIVE_RECRAWL = False  # True: fetch articles again even when already archived
 
 DEDUP_ENABLED = True
 DEDUP_BANDS = 20  # LSH bands over the first BANDS * ROWS signature values (bench/MINHASH.md)
+DEDUP_FORGET_AFTER = ""  # e.g. "180d": forget articles fetched longer ago at each start; empty: never
 DEDUP_MAX_FINGERPRINTS = 128  # partial-copy fingerprints kept per document (the smallest)
 DEDUP_NUM_PERM = 128  # MinHash permutations; stored with the index (ARCHIVE_URI/state/dedup.sqlite)
 DEDUP_PARTIAL_THRESHOLD = 0.5  # containment from which an excerpt or an embed is linked

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
 from scrapy.exceptions import DropItem, NotConfigured
 
+from newsarchive.config import parse_duration
 from newsarchive.dedup import (
     Document,
     IndexConfig,
@@ -27,6 +31,7 @@ from newsarchive.dedup import (
     text_fingerprint,
 )
 from newsarchive.dedup.backends import DedupIndex, open_index
+from newsarchive.dedup.redis_index import IndexUnavailableError
 from newsarchive.exceptions import SettingsError
 from newsarchive.items import ArticleItem
 from newsarchive.layout import ArchiveLayout
@@ -42,16 +47,27 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 POLICIES = ("mark", "drop")
+INDEX_ERRORS = (sqlite3.Error, RedisError, IndexUnavailableError)
+"""What an index that went away raises (a full disk, a lock held too long, Redis down past its
+retries): the article is kept without cluster fields rather than lost."""
 
 
 class DedupPipeline:
     """ArticleItem in, the same article with its cluster fields out (or dropped, by policy)."""
 
-    def __init__(self, index: DedupIndex, hasher: MinHasher, policy: str, stats: StatsCollector) -> None:
+    def __init__(
+        self,
+        index: DedupIndex,
+        hasher: MinHasher,
+        policy: str,
+        stats: StatsCollector,
+        forget_after: timedelta | None = None,
+    ) -> None:
         self.index = index
         self.hasher = hasher
         self.policy = policy
         self.stats = stats
+        self.forget_after = forget_after
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -62,6 +78,12 @@ class DedupPipeline:
         if policy not in POLICIES:
             raise SettingsError(f"DEDUP_POLICY must be one of {', '.join(POLICIES)}, got {policy!r}")
         params, config = _dedup_config(settings)
+        forget_after = None
+        if settings.get("DEDUP_FORGET_AFTER"):
+            try:
+                forget_after = parse_duration(settings.get("DEDUP_FORGET_AFTER"))
+            except ValueError as exc:
+                raise SettingsError(f"DEDUP_FORGET_AFTER: {exc}") from None
         index = open_index(
             settings.get("DEDUP_URI") or "",
             params,
@@ -69,12 +91,34 @@ class DedupPipeline:
             state_dir=ArchiveLayout.from_uri(settings["ARCHIVE_URI"]).state_dir,
             redis_prefix=settings.get("DEDUP_REDIS_PREFIX"),
         )
-        return cls(index, MinHasher(params), policy, crawler.stats)
+        return cls(index, MinHasher(params), policy, crawler.stats, forget_after)
+
+    async def open_spider(self) -> None:
+        """Forget what was archived more than ``DEDUP_FORGET_AFTER`` ago, before the first article:
+        a copy of a story that old starts a new cluster. Off the reactor, as every index call."""
+        if self.forget_after is None:
+            return
+        cutoff = (datetime.now(UTC) - self.forget_after).strftime("%Y-%m-%dT%H:%M:%SZ")
+        forgotten = await asyncio.to_thread(self.index.forget_older_than, cutoff)
+        self.stats.set_value(stat_key("dedup", "forgotten"), forgotten)
+        logger.info(
+            "Dedup index: forgot %d articles fetched before %s (DEDUP_FORGET_AFTER)", forgotten, cutoff
+        )
 
     async def process_item(self, item: object) -> object:
         if not isinstance(item, ArticleItem):
             return item
-        match = await asyncio.to_thread(self._add, item)
+        try:
+            match = await asyncio.to_thread(self._add, item)
+        except INDEX_ERRORS as exc:
+            self.stats.inc_value(stat_key("dedup", "index_errors"))
+            logger.error(
+                "Near-duplicate index failed for %s, kept without cluster fields: %s: %s",
+                item.url,
+                type(exc).__name__,
+                exc,
+            )
+            return item
         marked = replace(
             item,
             cluster_id=match.cluster_id,
