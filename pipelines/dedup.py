@@ -28,7 +28,6 @@ from newsarchive.dedup import (
     MinHasher,
     SignatureParams,
     partial,
-    text_fingerprint,
 )
 from newsarchive.dedup.backends import DedupIndex, open_index
 from newsarchive.dedup.redis_index import IndexUnavailableError
@@ -138,7 +137,7 @@ class DedupPipeline:
         return marked
 
     def _add(self, item: ArticleItem) -> Match:
-        shingles = self.hasher.shingle_sequence(item.text)
+        fingerprint, shingles = self.hasher.fingerprint_and_shingles(item.text)
         return self.index.add(
             Document(
                 key=item.warc_record_id,
@@ -146,7 +145,7 @@ class DedupPipeline:
                 site=partial.site_of(item.url),
                 title=item.title,
                 fetched_at=item.fetched_at,
-                fingerprint=text_fingerprint(item.text),
+                fingerprint=fingerprint,
                 signature=self.hasher.signature_from_hashes(shingles),
                 published=item.date,
                 shingles=shingles,

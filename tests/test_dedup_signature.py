@@ -265,3 +265,10 @@ def test_params_stored_and_compared() -> None:
         SignatureParams.from_dict({**stored, "algorithm": "datasketch"})
     with pytest.raises(ValueError, match="unknown signature parameter"):
         SignatureParams.from_dict({**stored, "bands": 16})
+
+
+def test_fingerprint_and_shingles_equal_the_two_calls(hasher, seeds):
+    for text in [*seeds.values(), "", "Ünïcode — “quotes” and ＦＵＬＬ width"]:
+        fingerprint, shingles = hasher.fingerprint_and_shingles(text)
+        assert fingerprint == text_fingerprint(text)
+        assert np.array_equal(shingles, hasher.shingle_sequence(text))

@@ -183,7 +183,12 @@ def normalize(text: str) -> str:
 def text_fingerprint(text: str) -> bytes:
     """16-byte BLAKE2b of the normalised text: equal for texts differing only in case, spacing,
     punctuation or Unicode form. The exact-duplicate fast path, before any MinHash work."""
-    return hashlib.blake2b(normalize(text).encode("utf-8"), digest_size=16, person=b"newsarchive-fp").digest()
+    return _fingerprint(_codepoints(text))
+
+
+def _fingerprint(cps: np.ndarray) -> bytes:
+    normalized = cps.tobytes().decode("utf-32-le")
+    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=16, person=b"newsarchive-fp").digest()
 
 
 # -- shingle hashing ----------------------------------------------------------------------------
@@ -297,6 +302,12 @@ class MinHasher:
         what :func:`winnow` selects from and :meth:`signature_from_hashes` takes, so that a
         pipeline needing both hashes the text once."""
         return _shingle_hashes(_codepoints(text), self.params.shingle_size, self.params.shingle_kind)
+
+    def fingerprint_and_shingles(self, text: str) -> tuple[bytes, np.ndarray]:
+        """:func:`text_fingerprint` and :meth:`shingle_sequence` of ``text``, normalising it once:
+        what the pipeline needs of each article."""
+        cps = _codepoints(text)
+        return _fingerprint(cps), _shingle_hashes(cps, self.params.shingle_size, self.params.shingle_kind)
 
     def shingle_hashes(self, text: str) -> np.ndarray:
         """Sorted unique uint32 hashes of the normalised text's shingles: the set that
