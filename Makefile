@@ -1,6 +1,7 @@
 # make demo  : crawl the bundled demo web (127.0.0.1 only) into ./archive and print a summary
 # make test  : the test suite (real HTTP servers on 127.0.0.1, real scrapy crawl subprocesses)
-# make bench : the full crawl against bare Scrapy and trafilatura alone; MinHash speed and accuracy
+# make bench : the full crawl against bare Scrapy and trafilatura alone; MinHash speed and accuracy;
+#              the dedup index (embedded and Redis), its cost per article, its precision and recall
 # Each builds its own virtualenv in .venv from pyproject.toml (Python 3.11+ needed).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -33,10 +34,13 @@ demo: $(STAMP)
 test: $(STAMP) redis-server
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) redis-server
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/crawl_throughput.py
 	$(BIN)/python bench/minhash_speed.py
+	$(BIN)/python bench/lsh_index.py
+	$(BIN)/python bench/dedup_stage.py
+	$(BIN)/python bench/dedup_quality.py
 
 clean:
 	rm -rf $(VENV) archive build *.egg-info
