@@ -12,6 +12,13 @@ fingerprint); metadata of realistic length (WARC record id, URL, site, title, ti
 Random signatures share no band key by chance, so the query cost here is the floor; the real
 background rate (pairs of unrelated real news texts sharing a band key) is measured separately
 on the ../shared AEB + Fundus texts and extrapolated to candidates per query.
+
+Every document also carries the shingle sequence of a synthetic text (random shingle hashes,
+600-1,000 of them: about 120 passage fingerprints and 60 anchors, as an 800-word article), so
+that adds, bytes and memory include the partial-copy step: a near copy is its source's text
+with a tenth to a half of its words replaced, an exact copy the same text, and 3 % of the
+documents are excerpt pages (an earlier text's passage of 150-300 shingles with a short text of
+their own: linked as partial copies) and 1 % roundups (excerpts of three or four earlier texts).
 """
 
 from __future__ import annotations
@@ -48,16 +55,23 @@ def make_docs(n: int, rng: np.random.Generator) -> list[Document]:
         roll = rng.random()
         if docs and roll < 0.02:
             base = docs[int(rng.integers(len(docs)))]
-            fingerprint, signature = base.fingerprint, base.signature
+            fingerprint, signature, shingles = base.fingerprint, base.signature, base.shingles
         elif docs and roll < 0.12:
             base = docs[int(rng.integers(len(docs)))]
             signature = base.signature.copy()
             replace = rng.random(signature.size) < rng.uniform(0.3, 0.7)
             signature[replace] = rng.integers(0, 2**32, int(replace.sum()), dtype=np.uint32)
             fingerprint = rng.bytes(16)
+            shingles = _edited(base.shingles, rng)
         else:
             signature = rng.integers(0, 2**32, 128, dtype=np.uint32)
             fingerprint = rng.bytes(16)
+            if docs and roll < 0.15:
+                shingles = _excerpt(docs, rng)
+            elif docs and roll < 0.16:
+                shingles = _roundup(docs, rng)
+            else:
+                shingles = _text(rng, int(rng.integers(600, 1000)))
         site = f"www.news-site-{i % 500}.example.com"
         docs.append(
             Document(
@@ -68,9 +82,48 @@ def make_docs(n: int, rng: np.random.Generator) -> list[Document]:
                 fetched_at=f"2026-11-{i % 28 + 1:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
                 fingerprint=fingerprint,
                 signature=signature,
+                shingles=shingles,
             )
         )
     return docs
+
+
+def _text(rng: np.random.Generator, length: int) -> np.ndarray:
+    """The shingle hashes of a text no other shares."""
+    return rng.integers(0, 2**32, length, dtype=np.uint32)
+
+
+def _edited(shingles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A tenth to a half of the words replaced: each word changes the 5 shingles covering it."""
+    edited = shingles.copy()
+    for start in rng.integers(0, edited.size, int(edited.size * rng.uniform(0.1, 0.5) / 5)):
+        edited[start : start + 5] = _text(rng, edited[start : start + 5].size)
+    return edited
+
+
+def _passage(docs: list[Document], rng: np.random.Generator, length: int) -> np.ndarray:
+    source = docs[int(rng.integers(len(docs)))].shingles
+    start = int(rng.integers(0, max(1, source.size - length)))
+    return source[start : start + length]
+
+
+def _excerpt(docs: list[Document], rng: np.random.Generator) -> np.ndarray:
+    """An excerpt page: a passage of an earlier text, with a short text of its own around it."""
+    return np.concatenate(
+        [
+            _text(rng, int(rng.integers(20, 60))),
+            _passage(docs, rng, int(rng.integers(150, 300))),
+            _text(rng, int(rng.integers(20, 60))),
+        ]
+    )
+
+
+def _roundup(docs: list[Document], rng: np.random.Generator) -> np.ndarray:
+    """A roundup: excerpts of three or four earlier texts, a line of its own before each."""
+    parts = []
+    for _ in range(int(rng.integers(3, 5))):
+        parts += [_text(rng, 15), _passage(docs, rng, int(rng.integers(100, 160)))]
+    return np.concatenate(parts)
 
 
 def background_rate(config: IndexConfig) -> None:
@@ -111,13 +164,20 @@ class Figures:
     """One backend's run over the same documents."""
 
     insert_rate: float
-    """add(), one call (transaction or script) each: documents/s."""
+    """add(), one call (transaction or script, and the partial-copy step) each: documents/s."""
     batch_rate: float
     """add_many() of 100: documents/s."""
     query_times: list[float]
     """find() latencies, seconds, sorted."""
     linked: int
+    """Single adds that joined a cluster."""
+    partial: int
+    """Partial-copy links the single adds reported."""
     found: int
+    round_trips: float | None = None
+    """Requests sent to the server per single add (Redis)."""
+    server_ms: float | None = None
+    """Server time in scripts per single add, milliseconds (Redis)."""
 
     @property
     def p50(self) -> float:
@@ -128,13 +188,52 @@ class Figures:
         return self.query_times[int(len(self.query_times) * 0.99)]
 
 
-def measure(index, docs: list[Document], probes: list[Document], extra: list[Document]) -> Figures:
+class RoundTrips:
+    """Counts what redis-py sends (one packed command, or one pipeline, is one round trip), and
+    reads the server's time in scripts from ``INFO commandstats``."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.count = 0
+        self._client = client
+        self._send = redis.connection.AbstractConnection.send_packed_command
+
+    def script_seconds(self) -> float:
+        """Server time spent in script calls so far (their own commands included)."""
+        return self._client.info("commandstats").get("cmdstat_evalsha", {}).get("usec", 0) / 1e6
+
+    def __enter__(self) -> RoundTrips:
+        send = self._send
+
+        def counted(connection, command, check_health=True):
+            self.count += 1
+            return send(connection, command, check_health)
+
+        redis.connection.AbstractConnection.send_packed_command = counted
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        redis.connection.AbstractConnection.send_packed_command = self._send
+
+
+def measure(
+    index,
+    docs: list[Document],
+    probes: list[Document],
+    extra: list[Document],
+    trips: RoundTrips | None = None,
+) -> Figures:
     """The same sequence for every backend: single adds, finds, then batches of 100."""
+    server = trips.script_seconds() if trips else 0.0
+    sent = trips.count if trips else 0
     start = time.perf_counter()
-    linked = 0
+    linked = partial = 0
     for doc in docs:
-        linked += index.add(doc).duplicate_of is not None
+        match = index.add(doc)
+        linked += match.duplicate_of is not None
+        partial += len(match.partial)
     insert_s = time.perf_counter() - start
+    round_trips = (trips.count - sent) / len(docs) if trips else None
+    server_ms = (trips.script_seconds() - server) / len(docs) * 1e3 if trips else None
     times = []
     found = 0
     for doc in probes:
@@ -145,11 +244,21 @@ def measure(index, docs: list[Document], probes: list[Document], extra: list[Doc
     for i in range(0, len(extra), 100):
         index.add_many(extra[i : i + 100])
     batch_rate = len(extra) / (time.perf_counter() - start)
-    return Figures(len(docs) / insert_s, batch_rate, sorted(times), linked, found)
+    return Figures(
+        len(docs) / insert_s, batch_rate, sorted(times), linked, partial, found, round_trips, server_ms
+    )
 
 
 def report(name: str, figures: Figures, n_probes: int) -> None:
-    print(f"{name}: insert (add, one call each): {figures.insert_rate:,.0f} docs/s")
+    trips = (
+        f"; {figures.round_trips:.2f} round trips and {figures.server_ms:.2f} ms of server time per add"
+        if figures.round_trips is not None
+        else ""
+    )
+    print(
+        f"{name}: insert (add, one call each): {figures.insert_rate:,.0f} docs/s "
+        f"({figures.partial} partial links reported{trips})"
+    )
     print(f"{name}: insert (add_many, 100 per call): {figures.batch_rate:,.0f} docs/s")
     times = figures.query_times
     print(
@@ -198,7 +307,8 @@ def main() -> None:
             index._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         print(
             f"{n} documents ({embedded.linked} of the first {args.docs} added as copies), bands x rows "
-            f"{config.bands} x {config.rows}, {config.storage_bits}-bit signatures; SQLite {sqlite3.sqlite_version}"
+            f"{config.bands} x {config.rows}, {config.storage_bits}-bit signatures, passages (window "
+            f"{config.window}, up to {config.max_fingerprints} a document); SQLite {sqlite3.sqlite_version}"
         )
         report("embedded", embedded, len(probes))
         file_bytes = path.stat().st_size
@@ -218,7 +328,8 @@ def main() -> None:
                 with RedisIndex(server.url, SignatureParams(), config, prefix="bench") as index:
                     before = int(index._redis.info("memory")["used_memory"])
                     version = index._redis.info("server")["redis_version"]
-                    shared = measure(index, docs, probes, extra)
+                    with RoundTrips(index._redis) as trips:
+                        shared = measure(index, docs, probes, extra, trips)
                     used, families = redis_memory(index)
                     assert len(index) == n
             print(f"Redis {version} on 127.0.0.1 (redis-py {redis.__version__}), same documents, same order")

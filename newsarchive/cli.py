@@ -35,6 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     clusters.add_argument("--json", action="store_true", help="one JSON document, for programs")
     clusters.add_argument("--min-size", type=int, default=2, help="smallest cluster listed (default: 2)")
+    clusters.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting, as for scrapy crawl: DEDUP_URI and DEDUP_REDIS_PREFIX name a Redis index "
+        "(default: the project's settings; DEDUP_URI empty: ARCHIVE's state/dedup.sqlite)",
+    )
 
     commands.add_parser("schema", help="print the JSON Schema of the article records")
 
@@ -51,9 +60,20 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_demo(args.archive, args.sources, dict(_setting(s) for s in args.set))
         if args.command == "clusters":
+            from scrapy.utils.project import get_project_settings
+
             from newsarchive.dedup.report import print_clusters
 
-            return print_clusters(args.archive, as_json=args.json, min_size=args.min_size)
+            configure_scrapy_environment()  # the crawl's settings: the index it used
+            settings = get_project_settings()
+            settings.setdict(dict(_setting(s) for s in args.set), "cmdline")
+            return print_clusters(
+                args.archive,
+                as_json=args.json,
+                min_size=args.min_size,
+                dedup_uri=settings.get("DEDUP_URI") or "",
+                redis_prefix=settings.get("DEDUP_REDIS_PREFIX"),
+            )
         if args.command == "schema":
             from newsarchive.schema import article_schema
 

@@ -291,6 +291,19 @@ def test_window_zero_stores_no_passages_and_links_nothing(tmp_path, hasher, demo
         SqliteIndex(tmp_path / "dedup.sqlite", SignatureParams(), IndexConfig())
 
 
+def test_an_index_is_read_back_with_the_passage_settings_it_was_built_with(tmp_path, hasher, demo_pages):
+    """SqliteIndex.open_existing (what ``newsarchive clusters`` opens) takes the stored window and
+    fingerprint cap, not the defaults: an index built with partial copies off is read back."""
+    path = "herald/news/2026/11/storm-floods-coastal-road.html"
+    with SqliteIndex(
+        tmp_path / "dedup.sqlite", SignatureParams(), IndexConfig(window=0, max_fingerprints=64)
+    ) as index:
+        index.add(doc(hasher, path, demo_url(path), demo_pages[path][0], "2026-11-01"))
+    with SqliteIndex.open_existing(tmp_path / "dedup.sqlite") as index:
+        assert (index.config.window, index.config.max_fingerprints) == (0, 64)
+        assert [cluster.canonical.key for cluster in index.clusters(min_size=1)] == [path]
+
+
 def test_forget_takes_passages_and_links_with_the_documents(tmp_path, hasher, demo_pages):
     roundup = "aggregator/roundup/2026-11-14.html"
     oldest = "herald/news/2026/11/storm-floods-coastal-road.html"

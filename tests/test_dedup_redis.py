@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import itertools
 import json
 import multiprocessing
+import random
 import re
 import sys
 from pathlib import Path
@@ -12,12 +16,14 @@ import numpy as np
 import pytest
 import redis
 
+from newsarchive.cli import main
 from newsarchive.dedup import SignatureParams, estimate_jaccard, text_fingerprint
 from newsarchive.dedup import redis_index as redis_index_module
 from newsarchive.dedup.backends import open_index
 from newsarchive.dedup.index import Document, IndexConfig, IndexMismatchError, Match, SqliteIndex
 from newsarchive.dedup.redis_index import (
     DuplicateKeyError,
+    IndexNotFoundError,
     IndexUnavailableError,
     RedisIndex,
     mask_url,
@@ -25,6 +31,8 @@ from newsarchive.dedup.redis_index import (
 from newsarchive.demo.server import SITES_DIR, MultiSiteServer, demo_sites
 from newsarchive.exceptions import SettingsError
 from tests import test_dedup_index as sqlite_tests
+from tests import test_dedup_partial as partial_tests
+from tests import test_dedup_quality as quality_tests
 from tests.conftest import REPO, run_crawl
 from tests.test_dedup_index import LINKED_RELATIONS, add_demo, demo_url, make_doc
 
@@ -34,6 +42,9 @@ extractor = sqlite_tests.extractor
 demo = sqlite_tests.demo
 expected = sqlite_tests.expected
 seeds = sqlite_tests.seeds
+# The partial-copy tests' fixtures: pages with passages.
+demo_pages = partial_tests.demo_pages
+aeb = partial_tests.aeb
 
 sys.path.insert(0, str(REPO / "bench"))
 from lsh_index import make_docs  # noqa: E402
@@ -58,6 +69,59 @@ def keys_of(url: str, prefix: str) -> set[str]:
 def band_entries(url: str, prefix: str) -> int:
     with redis.Redis.from_url(url) as client:
         return sum(client.hlen(key) for key in client.scan_iter(f"{prefix}:b:*"))
+
+
+class Both:
+    """A SqliteIndex and a RedisIndex given the same calls: every Redis answer must be the SQLite
+    one, which is returned (so that a test written for SqliteIndex keeps its own assertions)."""
+
+    prefixes = itertools.count()
+
+    def __init__(self, url: str, path: Path, params: SignatureParams, config: IndexConfig | None = None):
+        self.sqlite = SqliteIndex(path, params, config)
+        self.redis = RedisIndex(url, params, config, prefix=f"both:{next(self.prefixes)}")
+        self.partial_links = 0
+
+    def _same(self, name: str, *args):
+        theirs = getattr(self.sqlite, name)(*args)
+        ours = getattr(self.redis, name)(*args)
+        assert ours == theirs, f"{name}: Redis answered\n{ours}\nSQLite answered\n{theirs}"
+        return theirs
+
+    def add(self, doc: Document) -> Match:
+        match = self._same("add", doc)
+        self.partial_links += len(match.partial)
+        return match
+
+    def add_many(self, docs: list[Document]) -> list[Match]:
+        matches = self._same("add_many", docs)
+        self.partial_links += sum(len(match.partial) for match in matches)
+        return matches
+
+    def find(self, doc: Document) -> Match:
+        return self._same("find", doc)
+
+    def lookup(self, keys) -> dict[str, str]:
+        return self._same("lookup", list(keys))
+
+    def clusters(self, min_size: int = 2):
+        return self._same("clusters", min_size)
+
+    def forget_older_than(self, cutoff: str) -> int:
+        return self._same("forget_older_than", cutoff)
+
+    def __len__(self) -> int:
+        return self._same("__len__")
+
+    def close(self) -> None:
+        self.sqlite.close()
+        self.redis.close()
+
+    def __enter__(self) -> Both:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # -- same answers as SqliteIndex ------------------------------------------------------------------
@@ -180,6 +244,308 @@ def test_a_similarity_exactly_at_the_threshold_is_a_near_duplicate(redis_url):
         assert (match.duplicate_of is not None) == linked
         if linked:
             assert match.similarity == similarity
+
+
+# -- partial copies: the same as SqliteIndex ------------------------------------------------------
+
+PARTIAL_SCENARIOS = [
+    *(
+        pytest.param(
+            functools.partial(
+                partial_tests.test_demo_excerpts_and_embed_are_linked_to_their_sources_in_any_order,
+                order=order,
+            ),
+            id=f"demo-order-{order}",
+        )
+        for order in range(6)
+    ),
+    *(
+        pytest.param(test, id=test.__name__.removeprefix("test_"))
+        for test in (
+            partial_tests.test_a_late_source_completes_a_roundup_and_links_from_both_sides,
+            partial_tests.test_real_excerpt_embed_quote_and_boilerplate,
+            partial_tests.test_a_passage_held_by_many_pages_is_boilerplate,
+            partial_tests.test_same_site_passages_are_not_partial_copies,
+            partial_tests.test_an_exact_repost_archived_first_does_not_hide_the_source,
+            partial_tests.test_a_late_repost_is_not_a_copy_of_a_page_that_embedded_its_story,
+            partial_tests.test_a_story_quoted_by_many_sites_is_not_boilerplate,
+        )
+    ),
+]
+
+
+@pytest.mark.parametrize("scenario", PARTIAL_SCENARIOS)
+def test_partial_copy_scenarios_get_the_same_answers_as_sqlite(
+    scenario, tmp_path, redis_url, hasher, demo_pages, aeb, monkeypatch
+):
+    """Each partial-copy test of test_dedup_partial.py run on both backends at once: every Match
+    (its partial links included), cluster and lookup is the same, and the test's own assertions
+    (excerpts, embeds and roundups linked; quotes, boilerplate and same-site passages not) hold."""
+    monkeypatch.setattr(partial_tests, "SqliteIndex", functools.partial(Both, redis_url))
+    fixtures = {"tmp_path": tmp_path, "hasher": hasher, "demo_pages": demo_pages, "aeb": aeb}
+    test = scenario.func if isinstance(scenario, functools.partial) else scenario
+    scenario(**{name: fixtures[name] for name in inspect.signature(test).parameters if name in fixtures})
+
+
+@pytest.mark.parametrize("batch", [4, 100])
+def test_demo_pages_in_batches_get_the_same_partial_copies_as_sqlite(
+    tmp_path, redis_url, hasher, demo_pages, batch
+):
+    """The demo pages, roundups and embed included, in three orders and in add_many batches: the
+    same Matches and clusters as SQLite, whose batches run one document after the other."""
+    found = 0
+    for order in range(3):
+        paths = sorted(demo_pages)
+        random.Random(order).shuffle(paths)
+        docs = [
+            partial_tests.doc(
+                hasher,
+                p,
+                partial_tests.demo_url(p),
+                demo_pages[p][0],
+                f"2026-11-{21 + i // 10}",
+                demo_pages[p][1],
+            )
+            for i, p in enumerate(paths)
+        ]
+        with Both(redis_url, tmp_path / f"{order}.sqlite", SignatureParams(), IndexConfig()) as index:
+            for start in range(0, len(docs), batch):
+                index.add_many(docs[start : start + batch])
+            index.clusters()
+            found += sum(len(cluster.partial_copies) for cluster in index.clusters(min_size=1))
+    assert found >= 3 * 12  # the planted excerpts and the embed, each order
+
+
+@pytest.mark.parametrize("order", ["a first", "b first"])
+def test_real_repost_pairs_with_passages_get_the_same_answers_as_sqlite(
+    tmp_path, redis_url, hasher, labelled_pairs, order
+):
+    """news-reposts-real with passages, either text of each pair first: the same Matches and
+    clusters on both backends; the 9 real copies are linked and nothing else is."""
+    docs = []
+    for i, (label, a, b) in enumerate(labelled_pairs):
+        pair = [(f"{i}a", quality_tests._url(label, "a"), a), (f"{i}b", quality_tests._url(label, "b"), b)]
+        docs += pair if order == "a first" else pair[::-1]
+    with Both(redis_url, tmp_path / "dedup.sqlite", SignatureParams(), IndexConfig()) as index:
+        for n, (key, url, text) in enumerate(docs):
+            index.add(quality_tests.make_doc(hasher, key, url, text, n))
+        links = quality_tests.linked_pairs(index)
+    positives = [i for i, (label, _, _) in enumerate(labelled_pairs) if label["near_duplicate"]]
+    assert set(links) == {frozenset((f"{i}a", f"{i}b")) for i in positives} and len(positives) == 9
+
+
+@pytest.fixture(scope="module", params=[(1, 24), (2, 30)], ids=["seed1", "seed2"])
+def quality_docs(request, shared, hasher) -> list[Document]:
+    """bench/dedup_quality.py's test set (``build(seed, size, background=0)``), extracted, shuffled
+    and dated as its ``run`` does: reposts, roundups, embeds, quotes, boilerplate, real pages."""
+    from newsarchive.extract import ArticleExtractor, ExtractConfig
+
+    bench = quality_tests._bench()
+    seed, size = request.param
+    test_set = bench.build(seed=seed, size=size, background=0, corpora=shared / "corpora")
+    extractor = ArticleExtractor(ExtractConfig())
+    texts = {}
+    for page in test_set.pages:
+        fields = extractor.extract(bench.read_html(page.html_path) if page.html_path else page.html, page.url)
+        if fields is not None and fields["text"].strip():
+            texts[page.key] = fields["text"]
+    order = [page for page in test_set.pages if page.key in texts]
+    random.Random(f"order-{seed}").shuffle(order)
+    docs = []
+    for n, page in enumerate(order):
+        shingles = hasher.shingle_sequence(texts[page.key])
+        docs.append(
+            Document(
+                key=page.key,
+                url=page.url,
+                site=page.site,
+                title=None,
+                fetched_at=f"2026-11-20T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z",
+                fingerprint=text_fingerprint(texts[page.key]),
+                signature=hasher.signature_from_hashes(shingles),
+                published=page.published,
+                shingles=shingles,
+            )
+        )
+    return docs
+
+
+@pytest.mark.parametrize("batch", [1, 7, 1000])
+def test_the_quality_test_set_gets_the_same_answers_as_sqlite(tmp_path, redis_url, quality_docs, batch):
+    """The bench's test set one by one, in batches of 7 and in one batch: the same Matches (with
+    their partial links), clusters and lookups on both backends, a document of a batch being
+    judged as if the later ones (their passages, twins and dates) were not there yet."""
+    with Both(redis_url, tmp_path / "dedup.sqlite", SignatureParams(), IndexConfig()) as index:
+        for start in range(0, len(quality_docs), batch):
+            if batch == 1:
+                index.add(quality_docs[start])
+            else:
+                index.add_many(quality_docs[start : start + batch])
+        index.clusters()
+        clusters = index.clusters(min_size=1)
+        index.lookup(doc.key for doc in quality_docs)
+    assert index.partial_links >= 15
+    assert sum(len(cluster.partial_copies) for cluster in clusters) >= 10
+
+
+def test_a_batch_judges_each_document_before_the_later_ones_joined_their_stories(
+    tmp_path, redis_url, hasher, demo_pages
+):
+    """Four sources archived after the roundup quoting them, then in one batch a late source of it
+    and exact copies of three of the four published earlier: judged before those copies joined
+    their stories (one after the other in SQLite, in one script call on Redis), the late source
+    does not complete the roundup; judged after them, it does."""
+    doc, url = partial_tests.doc, partial_tests.demo_url
+    roundup = "aggregator/roundup/2026-11-14.html"
+    sources = [
+        "herald/news/2026/11/council-budget-vote.html",
+        "herald/news/2026/11/harbour-bridge-closure.html",
+        "gazette/articles/old-harbour-bridge-to-shut-for-repairs.html",
+        "gazette/articles/market-hall-reopens.html",
+    ]
+    late = "herald/news/2026/11/storm-floods-coastal-road.html"
+    outcome = {}
+    for copies_first in (False, True):
+        with Both(redis_url, tmp_path / f"{copies_first}.sqlite", SignatureParams(), IndexConfig()) as index:
+            for path in sources:
+                index.add(doc(hasher, path, url(path), demo_pages[path][0], "2026-11-25"))
+            index.add(doc(hasher, roundup, url(roundup), demo_pages[roundup][0], "2026-11-21"))
+            source = doc(hasher, late, url(late), demo_pages[late][0], "2026-11-22", "2026-11-13")
+            copies = [
+                doc(hasher, f"again-{p}", url(p) + "?again", demo_pages[p][0], "2026-11-22", "2026-11-10")
+                for p in sources[:3]
+            ]
+            matches = index.add_many([*copies, source] if copies_first else [source, *copies])
+            outcome[copies_first] = matches[-1 if copies_first else 0].partial
+            index.clusters(min_size=1)
+    assert outcome[False] == ()
+    assert [(link.url, link.relation) for link in outcome[True]] == [(url(roundup), "copied_by")]
+
+
+# -- partial copies: storage -----------------------------------------------------------------------
+
+
+def test_an_add_with_no_partial_copy_around_it_is_one_round_trip(redis_url, hasher, aeb, monkeypatch):
+    """Adding unrelated articles with passages costs one round trip each, the add script (which
+    reads the holders and indexes the anchors); an excerpt of one of them adds the reverse-link
+    check and the link's script: three."""
+    sent: list[bytes] = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        sent.append(command)
+        return send(connection, command, check_health)
+
+    articles = aeb[40:50]
+    with redis_index(redis_url) as index:
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+        for i, (url, text) in enumerate(articles):
+            assert index.add(partial_tests.doc(hasher, f"a{i}", url, text, "2026-11-01")).partial == ()
+        assert len(sent) == len(articles)
+        excerpt = "Our pick of the day.\n" + "\n".join(partial_tests.paragraphs(articles[0][1])[:3])
+        sent.clear()
+        match = index.add(partial_tests.doc(hasher, "e", "https://roundup.example/y", excerpt, "2026-11-02"))
+        assert len(sent) == 3
+    assert [(link.url, link.relation) for link in match.partial] == [(articles[0][0], "copy_of")]
+
+
+def test_an_anchor_held_by_many_documents_moves_to_a_hash_of_its_own(redis_url, hasher, aeb):
+    """Sixty near copies of one story: the anchors they share leave the small hashes (whose
+    values stay within Redis's 64-byte listpack limit) for one hash each, by cluster; forgetting
+    them all removes every posting and link key."""
+    url, article = aeb[20]
+    excerpt = "Our pick of the day.\n" + "\n".join(partial_tests.paragraphs(article)[:3])
+    with redis_index(redis_url) as index, redis.Redis.from_url(redis_url) as client:
+        index.add(partial_tests.doc(hasher, "s", url, article, "2026-11-01", "2026-11-01"))
+        for i in range(60):
+            edited = article.replace(".", f" ({i}).", 3)
+            index.add(partial_tests.doc(hasher, f"c{i}", f"https://copy{i}.example/x", edited, "2026-11-02"))
+        got = index.add(partial_tests.doc(hasher, "e", "https://roundup.example/y", excerpt, "2026-11-03"))
+        assert [link.relation for link in got.partial] == ["copy_of"]
+        big = list(client.scan_iter("test:dedup:pc:*"))
+        assert len(big) > 20
+        # The story (canonical 1) with up to its 61 documents; for some, the excerpt's story too.
+        assert {client.hlen(key) for key in big} == {1, 2}
+        assert max(len(client.hget(key, "1").split(b",")) for key in big) == 61
+        values = [v for key in client.scan_iter("test:dedup:p:*") for v in client.hvals(key)]
+        assert b"*" in values and max(map(len, values)) <= 64
+        assert client.smembers("test:dedup:linked") == {b"1", b"62"}  # the excerpt, its source
+        assert index.forget_older_than("2026-12-01") == 62
+    assert keys_of(redis_url, "test:dedup") - {"test:dedup:meta", "test:dedup:id"} == {
+        key for key in keys_of(redis_url, "test:dedup") if key.startswith("test:dedup:call:")
+    }
+
+
+@pytest.mark.parametrize("chunk", [1000, 3])
+def test_forget_with_partial_links_matches_sqlite_and_cleans_every_key(
+    tmp_path, redis_url, hasher, demo_pages, monkeypatch, chunk
+):
+    """The demo pages with passages, fetched over a month and forgotten in steps: the same counts,
+    clusters and partial copies as SQLite after each step, the same answers for pages added
+    later; forgetting everything leaves no posting, link or other key behind."""
+    monkeypatch.setattr(redis_index_module, "FORGET_CHUNK", chunk)
+    paths = sorted(demo_pages)
+    random.Random(7).shuffle(paths)
+    docs = [
+        partial_tests.doc(
+            hasher,
+            p,
+            partial_tests.demo_url(p),
+            demo_pages[p][0],
+            f"2026-11-{(i * 7) % 27 + 1:02d}",
+            demo_pages[p][1],
+        )
+        for i, p in enumerate(paths)
+    ]
+    with Both(redis_url, tmp_path / "dedup.sqlite", SignatureParams(), IndexConfig()) as index:
+        index.add_many(docs)
+        linked = sum(len(c.partial_copies) for c in index.clusters(min_size=1))
+        assert linked >= 12
+        for cutoff in ("2026-11-05", "2026-11-12", "2026-11-20", "2026-11-20"):
+            index.forget_older_than(cutoff)
+            index.clusters(min_size=1)
+            index.clusters()
+            index.lookup(paths)
+        assert 0 < sum(len(c.partial_copies) for c in index.clusters(min_size=1)) < linked
+        later = [
+            partial_tests.doc(
+                hasher, f"later-{p}", partial_tests.demo_url(p) + "?later", demo_pages[p][0], "2026-12-01"
+            )
+            for p in paths
+        ]
+        index.add_many(later[::2])
+        for doc in later[1::2]:
+            index.add(doc)
+        index.clusters(min_size=1)
+        assert index.forget_older_than("2027-01-01") > 0
+        assert len(index) == 0
+    assert keys_of(redis_url, index.redis.prefix) - {
+        f"{index.redis.prefix}:meta",
+        f"{index.redis.prefix}:id",
+    } == {
+        key for key in keys_of(redis_url, index.redis.prefix) if key.startswith(f"{index.redis.prefix}:call:")
+    }
+
+
+def test_a_retried_call_with_passages_is_answered_with_its_partial_copies(
+    redis_url, hasher, aeb, monkeypatch
+):
+    """A retried add call of a source and its excerpt gets the same Matches, partial link
+    included, and indexes no anchor twice."""
+    url, article = aeb[20]
+    excerpt = "Our pick of the day.\n" + "\n".join(partial_tests.paragraphs(article)[:3])
+    docs = [
+        partial_tests.doc(hasher, "s", url, article, "2026-11-01"),
+        partial_tests.doc(hasher, "e", "https://roundup.example/y", excerpt, "2026-11-01"),
+    ]
+    with redis_index(redis_url) as index, redis.Redis.from_url(redis_url) as client:
+        monkeypatch.setattr(redis_index_module, "_call_token", lambda: "first")
+        first = index.add_many(docs)
+        postings = sorted(v for key in client.scan_iter("test:dedup:p:*") for v in client.hvals(key))
+        assert index.add_many(docs) == first
+        assert sorted(v for key in client.scan_iter("test:dedup:p:*") for v in client.hvals(key)) == postings
+    assert [(link.url, link.relation) for link in first[1].partial] == [(url, "copy_of")]
+    assert first[0].partial == ()  # the excerpt came after it
 
 
 # -- storage --------------------------------------------------------------------------------------
@@ -366,9 +732,9 @@ class _SplitIndex(RedisIndex):
     barrier = None
 
     def add_many(self, docs):
-        decided = [canonical for _, _, canonical in self._run("find", docs)]
+        decided = [added.canonical for added in self._run("find", docs)]
         self.barrier.wait(timeout=60)
-        return [match for match, _, _ in self._run("insert", docs, decided)]
+        return [added.match for added in self._run("insert", docs, decided)]
 
 
 def _race_worker(url: str, split: bool, jobs, barrier, results) -> None:
@@ -504,6 +870,58 @@ def test_the_factory_opens_sqlite_by_default_and_redis_for_a_redis_url(tmp_path,
     ) as index:
         assert isinstance(index, RedisIndex) and index.prefix == "p"
     assert "p:meta" in keys_of(redis_url, "p")
+
+
+# -- newsarchive clusters -------------------------------------------------------------------------
+
+
+def test_the_clusters_command_lists_a_redis_index_as_it_lists_the_sqlite_file(
+    tmp_path, redis_url, hasher, demo_pages, capsys, monkeypatch
+):
+    """``newsarchive clusters -s DEDUP_URI=redis://… -s DEDUP_REDIS_PREFIX=…`` prints, as JSON and
+    as a table, what it prints for the archive's SQLite file fed the same pages (partial copies
+    included); both indexes are opened with the settings stored in them (not the defaults)."""
+    monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "newsarchive.settings")
+    archive = tmp_path / "archive"
+    (archive / "state").mkdir(parents=True)
+    config = IndexConfig(bands=16, window=10, max_fingerprints=100)
+    paths = sorted(demo_pages)
+    docs = [
+        partial_tests.doc(
+            hasher, p, partial_tests.demo_url(p), demo_pages[p][0], "2026-11-21", demo_pages[p][1]
+        )
+        for p in paths
+    ]
+    with Both(redis_url, archive / "state" / "dedup.sqlite", SignatureParams(), config) as index:
+        index.add_many(docs)
+        prefix = index.redis.prefix
+    printed = {}
+    for backend, settings in (
+        ("sqlite", []),
+        ("redis", ["-s", f"DEDUP_URI={redis_url}", "-s", f"DEDUP_REDIS_PREFIX={prefix}"]),
+    ):
+        for form in ("--json", "--min-size=1"):
+            assert main(["clusters", str(archive), form, *settings]) == 0
+            printed[backend, form] = capsys.readouterr().out
+    assert printed["redis", "--json"] == printed["sqlite", "--json"]
+    assert printed["redis", "--min-size=1"] == printed["sqlite", "--min-size=1"]
+    listed = json.loads(printed["redis", "--json"])
+    assert sum(len(cluster["partial_copies"]) for cluster in listed) >= 12
+    assert printed["redis", "--min-size=1"].count("  partial   ") >= 12
+
+
+def test_the_clusters_command_names_a_missing_or_unreachable_redis_index(redis_url, capsys, monkeypatch):
+    """No index under the prefix, or no server: exit status 1 and a message naming the URL
+    (password masked) and the prefix."""
+    monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "newsarchive.settings")
+    assert main(["clusters", "-s", f"DEDUP_URI={redis_url}", "-s", "DEDUP_REDIS_PREFIX=nothing:here"]) == 1
+    assert f"no dedup index at {redis_url} under the prefix 'nothing:here'" in capsys.readouterr().err
+    with pytest.raises(IndexNotFoundError):
+        RedisIndex.open_existing(redis_url, "nothing:here")
+    assert main(["clusters", "-s", f"DEDUP_URI={DEAD_URL}"]) == 1
+    message = capsys.readouterr().err
+    assert "redis://reader:***@127.0.0.1:9/0" in message and "s3cret" not in message
+    assert keys_of(redis_url, "nothing:here") == set()
 
 
 # -- crawls ---------------------------------------------------------------------------------------

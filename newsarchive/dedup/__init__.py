@@ -1,7 +1,9 @@
-"""Near-duplicate detection: MinHash signatures of article text and an embedded LSH index.
+"""Near-duplicate detection: MinHash signatures of article text, an LSH index, partial copies.
 
-See :mod:`newsarchive.dedup.signature`, :mod:`newsarchive.dedup.index` and ``bench/MINHASH.md``
-for the measured defaults; ``pipelines/dedup.py`` puts them to work in a crawl.
+See :mod:`newsarchive.dedup.signature`, :mod:`newsarchive.dedup.index` (embedded) and
+:mod:`newsarchive.dedup.redis_index` (shared), :mod:`newsarchive.dedup.partial` (the partial-copy
+rules) and :mod:`newsarchive.dedup.passages` (their orchestration, for both indexes), and
+``bench/MINHASH.md`` for the measured defaults; ``pipelines/dedup.py`` puts them to work in a crawl.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from newsarchive.dedup.index import SqliteIndex
+from newsarchive.dedup.index import IndexMismatchError, SqliteIndex
 from newsarchive.dedup.redis_index import SCHEMES as REDIS_SCHEMES
 from newsarchive.dedup.redis_index import IndexUnavailableError, RedisIndex, mask_url
 from newsarchive.exceptions import SettingsError
@@ -65,7 +65,29 @@ def open_index(
             raise SettingsError(f"DEDUP_URI: {exc}") from None
         except ValueError as exc:  # each names its setting, or the (masked) URL
             raise SettingsError(str(exc)) from None
-    raise SettingsError(
-        f"DEDUP_URI={mask_url(uri)!r}: unsupported scheme {scheme!r}; leave it empty for the archive's "
-        f"state/{SQLITE_FILE}, or give a Redis URL ({', '.join(s + '://' for s in REDIS_SCHEMES)})"
+    raise _unsupported(uri)
+
+
+def open_existing(uri: str, *, state_dir: Path, redis_prefix: str) -> DedupIndex:
+    """The index ``uri`` (``DEDUP_URI``) names, opened with the settings it was built with, for
+    reading it back (``newsarchive clusters``). None there: :class:`FileNotFoundError` (SQLite)
+    or :class:`~newsarchive.dedup.redis_index.IndexNotFoundError` (Redis); an unreachable server:
+    :class:`~newsarchive.dedup.redis_index.IndexUnavailableError`."""
+    scheme = urlsplit(uri).scheme if uri else ""
+    if not uri:
+        return SqliteIndex.open_existing(state_dir / SQLITE_FILE)
+    if scheme in REDIS_SCHEMES:
+        try:
+            return RedisIndex.open_existing(uri, redis_prefix)
+        except IndexMismatchError:
+            raise
+        except ValueError as exc:  # a URL redis-py cannot read; the message masks the password
+            raise SettingsError(f"DEDUP_URI: {mask_url(uri)}: {exc}") from None
+    raise _unsupported(uri)
+
+
+def _unsupported(uri: str) -> SettingsError:
+    return SettingsError(
+        f"DEDUP_URI={mask_url(uri)!r}: unsupported scheme {urlsplit(uri).scheme!r}; leave it empty for the "
+        f"archive's state/{SQLITE_FILE}, or give a Redis URL ({', '.join(s + '://' for s in REDIS_SCHEMES)})"
     )

@@ -17,7 +17,8 @@ meeting two copies of one story at the same moment cannot both become canonicals
    cluster. Its similarity is then estimated against the cluster's canonical (which may be a
    little lower than against the candidate: clusters can chain).
 3. No candidate good enough: the document is the canonical of a new cluster.
-4. Partial copies (an excerpt, an article embedded in a bigger page): see :class:`PartialFinder`.
+4. Partial copies (an excerpt, an article embedded in a bigger page): :mod:`newsarchive.dedup.passages`
+   (one orchestration for both backends) over :class:`_SqlitePassages`, in the same transaction.
 
 Clusters: every document points to its cluster's canonical (the first document added to it);
 ``cluster_id`` is the hex of the canonical's text fingerprint, so a re-crawl into a fresh index
@@ -44,6 +45,16 @@ import numpy as np
 
 from newsarchive._sqlite import connect
 from newsarchive.dedup import partial
+from newsarchive.dedup.passages import (
+    Found,
+    PartialLink,
+    PassageFinder,
+    encode,
+    new_text,
+    passages_of,
+    seen_of,
+    stored_text,
+)
 from newsarchive.dedup.signature import (
     STORAGE_BITS,
     SignatureParams,
@@ -155,6 +166,13 @@ class IndexConfig:
                 f"got {self.storage_bits!r}"
             )
 
+    @classmethod
+    def from_layout(cls, layout: dict[str, Any]) -> IndexConfig:
+        """The config an index was built with, from its stored :meth:`layout` (thresholds at
+        their defaults: they are not stored): for reading an index back."""
+        names = ("bands", "rows", "storage_bits", "window", "max_fingerprints")
+        return cls(**{name: layout[name] for name in names if name in layout})
+
     def layout(self) -> dict[str, Any]:
         """What must match between the stored index and this config (not the threshold)."""
         return {
@@ -187,24 +205,6 @@ class Document:
     is its source (else the earlier fetched)."""
     shingles: np.ndarray | None = None
     """:meth:`MinHasher.shingle_sequence` of the text, for partial copies; None: not looked for."""
-
-
-@dataclass(frozen=True)
-class PartialLink:
-    """A partial copy: one text reproduces a passage of another without being a near-duplicate."""
-
-    url: str
-    """The other document."""
-    cluster_id: str
-    """The other document's cluster."""
-    relation: str
-    """``"copy_of"``: this text reproduces part of the other (an excerpt of it, or it embedded
-    whole); ``"copied_by"``: the other reproduces part of this one."""
-    containment: float
-    """Estimated share of the source's text found in the copy (an excerpt: small; an embed: ~1)."""
-    share: float
-    """Estimated share of the copy's text that is the source's (an excerpt page: ~1; a page
-    embedding the source among other texts: its part)."""
 
 
 @dataclass(frozen=True)
@@ -309,9 +309,9 @@ class SqliteIndex:
             meta = {name: json.loads(value) for name, value in db.execute("SELECT * FROM meta")}
         finally:
             db.close()
-        layout = meta["lsh"]
-        config = IndexConfig(bands=layout["bands"], rows=layout["rows"], storage_bits=layout["storage_bits"])
-        return cls(path, SignatureParams.from_dict(meta["signature_params"]), config)
+        return cls(
+            path, SignatureParams.from_dict(meta["signature_params"]), IndexConfig.from_layout(meta["lsh"])
+        )
 
     def _open(self) -> None:
         stored_params = self.params.as_dict()
@@ -361,16 +361,16 @@ class SqliteIndex:
         """:meth:`add` each document in order, in ONE write transaction: a document sees the ones
         before it in the batch. One commit per batch instead of per document: the commit (writing
         the touched band pages to the WAL) is most of the cost of a lone :meth:`add`."""
-        checked = [(doc, self._check(doc), *self._passages(doc)) for doc in docs]
+        checked = [(doc, self._check(doc), *passages_of(doc, self.config)) for doc in docs]
         matches = []
         with self._lock, self._transaction():
-            for doc, signature, passages, anchors in checked:
+            finder = PassageFinder(_SqlitePassages(self._db), self.config)
+            for doc, signature, fps, anchors in checked:
                 match, canonical_id, keys = self._find(doc, signature)
-                seen = doc.published or doc.fetched_at
-                if match.exact:  # its twin's passages are these
-                    stored, anchors = passages[:0], anchors[:0]
-                else:
-                    stored = passages
+                if match.exact:  # its twin's passages are these: stored once, found through it
+                    anchors = anchors[:0]
+                seen = seen_of(doc)
+                blob, mask = encode(fps[:0] if match.exact else fps, anchors)
                 cursor = self._db.execute(
                     "INSERT INTO docs (key, url, site, title, fetched_at, published, first_seen, fingerprint, "
                     "signature, passages, anchors, canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -384,8 +384,8 @@ class SqliteIndex:
                         seen,
                         doc.fingerprint,
                         signature_to_bytes(signature, self.config.storage_bits),
-                        stored.astype("<u4").tobytes(),
-                        partial.anchor_mask(stored, anchors),
+                        blob,
+                        mask,
                         canonical_id,
                     ),
                 )
@@ -401,19 +401,8 @@ class SqliteIndex:
                     )
                 cluster = doc_id if canonical_id is None else canonical_id
                 story = seen if canonical_id is None else self._first_seen(canonical_id)
-                new = partial.Text(
-                    doc_id, cluster, match.cluster_id, doc.url, doc.site, seen, story, passages, anchors
-                )
-                links = self._partial_links(new)
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO passages VALUES (?, ?, ?)",
-                    [(fp, cluster, doc_id) for fp in _signed(anchors)],
-                )
-                self._store_links(links)
-                seen = tuple(
-                    _as_seen_by(new, link) for link in links if new.doc in (link.copy.doc, link.source.doc)
-                )
-                matches.append(replace(match, partial=seen))
+                new = new_text(doc_id, cluster, match.cluster_id, doc, story, fps, anchors)
+                matches.append(replace(match, partial=finder.add(new)))
         return matches
 
     def find(self, doc: Document) -> Match:
@@ -427,102 +416,8 @@ class SqliteIndex:
             finally:
                 self._db.execute("COMMIT")
 
-    # -- partial copies -------------------------------------------------------------------------
-
-    def _passages(self, doc: Document) -> tuple[np.ndarray, np.ndarray]:
-        if doc.shingles is None:
-            return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.uint32)
-        return partial.fingerprints(
-            np.asarray(doc.shingles), self.config.window, self.config.max_fingerprints
-        )
-
-    def _partial_links(self, new: partial.Text) -> list[partial.Link]:
-        """Links of ``new`` (not in the passage index yet) as a copy of stories not published
-        after it, and links of the stored stories not published before its story that share
-        passages with it. Those are judged again whole: ``new`` may be the source that makes a
-        roundup page mostly made of earlier texts."""
-        holders = self._holders(new)
-        cap, threshold = self.config.max_fingerprints, self.config.partial
-        links = partial.links_of(new, holders, threshold, cap)
-        for later in partial.candidates(
-            holders, lambda text: text.origin >= new.story_origin and text.cluster != new.cluster
-        ):
-            theirs = self._holders(later)
-            for fp in np.intersect1d(later.fps, new.fps, assume_unique=True).tolist():
-                theirs.setdefault(fp, []).append(new)
-            links += partial.links_of(later, partial.without_boilerplate(theirs), threshold, cap)
-        return partial.one_way(links)
-
     def _first_seen(self, doc: int) -> str:
         return self._db.execute("SELECT first_seen FROM docs WHERE id = ?", (doc,)).fetchone()[0]
-
-    def _store_links(self, links: list[partial.Link]) -> None:
-        """Record ``links``; a link replaces its reverse when its source was seen first, and is
-        left out when the reverse is there and right (see :func:`partial.one_way`)."""
-        for link in links:
-            reverse = self._db.execute(
-                "SELECT 1 FROM partial_links WHERE copy = ? AND source = ?", (link.source.doc, link.copy.doc)
-            ).fetchone()
-            if reverse and link.source.order > link.copy.order:
-                continue
-            if reverse:
-                self._db.execute(
-                    "DELETE FROM partial_links WHERE copy = ? AND source = ?",
-                    (link.source.doc, link.copy.doc),
-                )
-            self._db.execute(
-                "INSERT OR REPLACE INTO partial_links VALUES (?, ?, ?, ?)",
-                (link.copy.doc, link.source.doc, link.containment, link.share),
-            )
-
-    def _holders(self, of: partial.Text) -> dict[int, list[partial.Text]]:
-        """``{fingerprint of ``of``: the stored texts having it}``: the texts sharing one of its
-        anchors (not a boilerplate one), compared on all fingerprints; other sites only, but for
-        ``of``'s own story. An exact twin of ``of`` (stored without passages of its own) holds
-        them all: a verbatim copy published earlier makes every passage its story's."""
-        wanted = [
-            fp
-            for fp in _signed(of.anchors)
-            if self._db.execute(
-                "SELECT COUNT(*) FROM (SELECT DISTINCT cluster FROM passages WHERE fp = ? LIMIT ?)",
-                (fp, partial.MAX_HOLDERS + 1),
-            ).fetchone()[0]
-            <= partial.MAX_HOLDERS
-        ]
-        ids = [
-            doc
-            for (doc,) in self._db.execute(
-                f"SELECT DISTINCT doc FROM passages WHERE fp IN ({', '.join('?' * len(wanted))})", wanted
-            )
-        ]
-        twin = self._db.execute(
-            "SELECT id, COALESCE(published, fetched_at) AS seen FROM docs WHERE id != ? AND fingerprint = "
-            "(SELECT fingerprint FROM docs WHERE id = ?) ORDER BY seen LIMIT 1",
-            (of.doc, of.doc),
-        ).fetchone()
-        twins = [replace(of, doc=twin[0], seen=twin[1])] if twin else []
-        others = [
-            text
-            for text in self._texts(ids)
-            if text.doc != of.doc
-            and (text.cluster == of.cluster or text.site is None or text.site != of.site)
-        ]
-        return partial.holders(of, others + twins)
-
-    def _texts(self, ids: Sequence[int]) -> list[partial.Text]:
-        rows = self._db.execute(
-            "SELECT d.id, COALESCE(d.canonical, d.id), c.fingerprint, d.url, d.site, "
-            "COALESCE(d.published, d.fetched_at), c.first_seen, "
-            "d.passages, d.anchors FROM docs d JOIN docs c ON c.id = COALESCE(d.canonical, d.id) "
-            f"WHERE d.id IN ({', '.join('?' * len(ids))})",
-            ids,
-        ).fetchall()
-        texts = []
-        for doc, cluster, fp, url, site, seen, story, blob, mask in rows:
-            fps = np.frombuffer(blob, "<u4").astype(np.uint32)
-            anchors = partial.anchors_from_mask(fps, mask)
-            texts.append(partial.Text(doc, cluster, fp.hex(), url, site, seen, story, fps, anchors))
-        return texts
 
     def _find(self, doc: Document, signature: np.ndarray) -> tuple[Match, int | None, list[int]]:
         """(match, canonical id or None for a new canonical, band keys to store)."""
@@ -687,16 +582,82 @@ class SqliteIndex:
         return f"{type(self).__name__}({str(self.path)!r}, {self.params!r}, {self.config!r})"
 
 
+class _SqlitePassages:
+    """:class:`~newsarchive.dedup.passages.PassageStore` on SqliteIndex's tables, inside its open
+    write transaction: the passage index is the ``passages`` table (anchors only, with each
+    document's cluster), links are ``partial_links``."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def lookup(self, queries: Sequence[partial.Text], skip: int) -> list[Found]:
+        found = []
+        for of in queries:
+            wanted = [
+                fp
+                for fp in _signed(of.anchors)
+                if self._db.execute(
+                    "SELECT COUNT(*) FROM (SELECT DISTINCT cluster FROM passages WHERE fp = ? AND doc != ? "
+                    "LIMIT ?)",
+                    (fp, skip, partial.MAX_HOLDERS + 1),
+                ).fetchone()[0]
+                <= partial.MAX_HOLDERS
+            ]
+            ids = [
+                doc
+                for (doc,) in self._db.execute(
+                    f"SELECT DISTINCT doc FROM passages WHERE fp IN ({', '.join('?' * len(wanted))}) "
+                    "AND doc != ?",
+                    [*wanted, skip],
+                )
+            ]
+            twin = self._db.execute(
+                "SELECT id, COALESCE(published, fetched_at) AS seen FROM docs WHERE id NOT IN (?, ?) AND "
+                "fingerprint = (SELECT fingerprint FROM docs WHERE id = ?) ORDER BY seen, id LIMIT 1",
+                (of.doc, skip, of.doc),
+            ).fetchone()
+            found.append(Found(self._texts(ids), (twin[0], twin[1]) if twin else None))
+        return found
+
+    def _texts(self, ids: Sequence[int]) -> list[partial.Text]:
+        rows = self._db.execute(
+            "SELECT d.id, COALESCE(d.canonical, d.id), c.fingerprint, d.url, d.site, "
+            "COALESCE(d.published, d.fetched_at), c.first_seen, "
+            "d.passages, d.anchors FROM docs d JOIN docs c ON c.id = COALESCE(d.canonical, d.id) "
+            f"WHERE d.id IN ({', '.join('?' * len(ids))})",
+            ids,
+        ).fetchall()
+        return [
+            stored_text(doc, cluster, fp.hex(), url, site, seen, story, blob, mask)
+            for doc, cluster, fp, url, site, seen, story, blob, mask in rows
+        ]
+
+    def post(self, new: partial.Text) -> Found:
+        (found,) = self.lookup([new], skip=new.doc)
+        self._db.executemany(
+            "INSERT OR IGNORE INTO passages VALUES (?, ?, ?)",
+            [(fp, new.cluster, new.doc) for fp in _signed(new.anchors)],
+        )
+        return found
+
+    def links_present(self, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+        return {
+            pair
+            for pair in pairs
+            if self._db.execute("SELECT 1 FROM partial_links WHERE copy = ? AND source = ?", pair).fetchone()
+        }
+
+    def write_links(self, drop: Sequence[tuple[int, int]], links: Sequence[partial.Link]) -> None:
+        self._db.executemany("DELETE FROM partial_links WHERE copy = ? AND source = ?", drop)
+        self._db.executemany(
+            "INSERT OR REPLACE INTO partial_links VALUES (?, ?, ?, ?)",
+            [(link.copy.doc, link.source.doc, link.containment, link.share) for link in links],
+        )
+
+
 def _signed(fps: np.ndarray) -> list[int]:
     """uint32 fingerprints as signed 32-bit integers: SQLite stores those in 4 bytes, not 6."""
     return fps.astype(np.uint32).view(np.int32).tolist()
-
-
-def _as_seen_by(new: partial.Text, link: partial.Link) -> PartialLink:
-    """``link`` from ``new``'s side: the other document and ``new``'s relation to it."""
-    if link.copy.doc == new.doc:
-        return PartialLink(link.source.url, link.source.cluster_id, "copy_of", link.containment, link.share)
-    return PartialLink(link.copy.url, link.copy.cluster_id, "copied_by", link.containment, link.share)
 
 
 class _Transaction:

@@ -1,26 +1,45 @@
-"""``newsarchive clusters``: the story clusters of an archive, for people or for programs."""
+"""``newsarchive clusters``: the story clusters of an archive's index, for people or for programs."""
 
 from __future__ import annotations
 
 import json
 import sys
 from dataclasses import asdict
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-from newsarchive.dedup.index import Cluster, SqliteIndex
+from newsarchive.dedup.backends import open_existing
+from newsarchive.dedup.index import IndexMismatchError
+from newsarchive.dedup.redis_index import DEFAULT_PREFIX, IndexNotFoundError, IndexUnavailableError
+from newsarchive.exceptions import SettingsError
 from newsarchive.layout import ArchiveLayout
 
+if TYPE_CHECKING:
+    from newsarchive.dedup.index import Cluster
 
-def print_clusters(archive: str, *, as_json: bool, min_size: int, out: TextIO = sys.stdout) -> int:
-    """List the clusters of ``archive``'s dedup index, largest first; 1 when there is no index."""
-    path = ArchiveLayout.from_uri(archive).state_dir / "dedup.sqlite"
+
+def print_clusters(
+    archive: str,
+    *,
+    as_json: bool,
+    min_size: int,
+    dedup_uri: str = "",
+    redis_prefix: str = DEFAULT_PREFIX,
+    out: TextIO = sys.stdout,
+) -> int:
+    """List the clusters of the dedup index, largest first: ``archive``'s SQLite file, or the one
+    ``dedup_uri`` (``DEDUP_URI``) names; 1 when there is none, its server cannot be reached or it
+    was built by another version, 2 for a setting it cannot use."""
     try:
-        with SqliteIndex.open_existing(path) as index:
+        state_dir = ArchiveLayout.from_uri(archive).state_dir
+        with open_existing(dedup_uri, state_dir=state_dir, redis_prefix=redis_prefix) as index:
             clusters = index.clusters(min_size=min_size)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, IndexNotFoundError, IndexUnavailableError, IndexMismatchError) as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return 1
+    except SettingsError as exc:
+        print(f"newsarchive: {exc}", file=sys.stderr)
+        return 2
     if as_json:
         json.dump([_as_dict(c) for c in clusters], out, ensure_ascii=False, indent=1)
         out.write("\n")
