@@ -260,6 +260,21 @@ class Cluster:
         return 1 + len(self.members)
 
 
+def checked_signature(doc: Document, num_perm: int) -> np.ndarray:
+    """``doc``'s signature as uint32, after the checks every index makes before storing it."""
+    signature = np.asarray(doc.signature)
+    if signature.shape != (num_perm,):
+        raise ValueError(f"signature of {doc.url} has shape {signature.shape}, expected ({num_perm},)")
+    signature = signature.astype(np.uint32, copy=False)
+    if np.all(signature == 0xFFFFFFFF):
+        raise ValueError(f"{doc.url}: the text is empty after normalisation; do not index it")
+    if len(doc.fingerprint) != 16:
+        raise ValueError(
+            f"{doc.url}: fingerprint must be 16 bytes (text_fingerprint), got {len(doc.fingerprint)}"
+        )
+    return signature
+
+
 def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:
     """Signed 32-bit BLAKE2b hash of each band's ``rows`` values (little-endian uint32 bytes)."""
     values = np.ascontiguousarray(np.asarray(signature, dtype="<u4")[: bands * rows]).tobytes()
@@ -361,7 +376,10 @@ class SqliteIndex:
         """:meth:`add` each document in order, in ONE write transaction: a document sees the ones
         before it in the batch. One commit per batch instead of per document: the commit (writing
         the touched band pages to the WAL) is most of the cost of a lone :meth:`add`."""
-        checked = [(doc, self._check(doc), *passages_of(doc, self.config)) for doc in docs]
+        checked = [
+            (doc, checked_signature(doc, self.params.num_perm), *passages_of(doc, self.config))
+            for doc in docs
+        ]
         matches = []
         with self._lock, self._transaction():
             finder = PassageFinder(_SqlitePassages(self._db), self.config)
@@ -408,7 +426,7 @@ class SqliteIndex:
     def find(self, doc: Document) -> Match:
         """What :meth:`add` would answer for ``doc`` about its cluster, without adding it (a read
         transaction; partial copies are only looked for by :meth:`add`)."""
-        signature = self._check(doc)
+        signature = checked_signature(doc, self.params.num_perm)
         with self._lock:
             self._db.execute("BEGIN")
             try:
@@ -454,21 +472,6 @@ class SqliteIndex:
         ).fetchone()
         similarity = estimate_jaccard(signature, self._signature(stored))
         return Match(fingerprint.hex(), url, similarity, False), canonical_id, keys
-
-    def _check(self, doc: Document) -> np.ndarray:
-        signature = np.asarray(doc.signature)
-        if signature.shape != (self.params.num_perm,):
-            raise ValueError(
-                f"signature of {doc.url} has shape {signature.shape}, expected ({self.params.num_perm},)"
-            )
-        signature = signature.astype(np.uint32, copy=False)
-        if np.all(signature == 0xFFFFFFFF):
-            raise ValueError(f"{doc.url}: the text is empty after normalisation; do not index it")
-        if len(doc.fingerprint) != 16:
-            raise ValueError(
-                f"{doc.url}: fingerprint must be 16 bytes (text_fingerprint), got {len(doc.fingerprint)}"
-            )
-        return signature
 
     def _signature(self, data: bytes) -> np.ndarray:
         return signature_from_bytes(data, self.params.num_perm, self.config.storage_bits)

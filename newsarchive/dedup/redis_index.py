@@ -102,6 +102,7 @@ from newsarchive.dedup.index import (
     Match,
     PartialCopy,
     band_keys,
+    checked_signature,
 )
 from newsarchive.dedup.passages import (
     Found,
@@ -987,7 +988,7 @@ class RedisIndex:
         two round trips would do, for the tests to show that they would catch it."""
         if not docs:
             return []
-        signatures = [self._check(doc) for doc in docs]
+        signatures = [checked_signature(doc, self.params.num_perm) for doc in docs]
         empty = np.empty(0, dtype=np.uint32)
         bits = self.config.storage_bits
         args: list[Any] = [
@@ -1049,21 +1050,6 @@ class RedisIndex:
                 )
             )
         return results
-
-    def _check(self, doc: Document) -> np.ndarray:
-        signature = np.asarray(doc.signature)
-        if signature.shape != (self.params.num_perm,):
-            raise ValueError(
-                f"signature of {doc.url} has shape {signature.shape}, expected ({self.params.num_perm},)"
-            )
-        signature = signature.astype(np.uint32, copy=False)
-        if np.all(signature == 0xFFFFFFFF):
-            raise ValueError(f"{doc.url}: the text is empty after normalisation; do not index it")
-        if len(doc.fingerprint) != 16:
-            raise ValueError(
-                f"{doc.url}: fingerprint must be 16 bytes (text_fingerprint), got {len(doc.fingerprint)}"
-            )
-        return signature
 
     def _signature(self, data: bytes) -> np.ndarray:
         return signature_from_bytes(data, self.params.num_perm, self.config.storage_bits)
