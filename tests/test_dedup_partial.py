@@ -14,6 +14,15 @@ from newsarchive.dedup import MinHasher, SignatureParams, partial, text_fingerpr
 from newsarchive.dedup.index import Document, IndexConfig, IndexMismatchError, SqliteIndex
 
 SITES = Path(__file__).resolve().parents[1] / "newsarchive/demo/sites"
+ROUNDUP = "aggregator/roundup/2026-11-14.html"
+ROUNDUP_SOURCES = (
+    "herald/news/2026/11/council-budget-vote.html",
+    "herald/news/2026/11/harbour-bridge-closure.html",
+    "gazette/articles/old-harbour-bridge-to-shut-for-repairs.html",
+    "gazette/articles/market-hall-reopens.html",
+    "herald/news/2026/11/storm-floods-coastal-road.html",
+)
+"""The demo roundup of 14 November and the five stories it excerpts (the storm story last)."""
 
 
 @pytest.fixture(scope="module")
@@ -162,14 +171,7 @@ def test_a_late_source_completes_a_roundup_and_links_from_both_sides(tmp_path, h
     """The roundup of 14 November is three quarters excerpts of five stories. Archived with four
     of them, it is not yet "mostly earlier texts" and links nothing; the fifth, published before
     it though archived after it, completes it: the roundup is then linked to all five."""
-    roundup = "aggregator/roundup/2026-11-14.html"
-    sources = [
-        "herald/news/2026/11/council-budget-vote.html",
-        "herald/news/2026/11/harbour-bridge-closure.html",
-        "gazette/articles/old-harbour-bridge-to-shut-for-repairs.html",
-        "gazette/articles/market-hall-reopens.html",
-    ]
-    late = "herald/news/2026/11/storm-floods-coastal-road.html"
+    roundup, sources, late = ROUNDUP, ROUNDUP_SOURCES[:4], ROUNDUP_SOURCES[4]
     with SqliteIndex(tmp_path / "dedup.sqlite", SignatureParams(), IndexConfig()) as index:
         for path in sources:
             index.add(doc(hasher, path, demo_url(path), demo_pages[path][0], "2026-11-20"))
@@ -305,14 +307,7 @@ def test_an_index_is_read_back_with_the_passage_settings_it_was_built_with(tmp_p
 
 
 def test_forget_takes_passages_and_links_with_the_documents(tmp_path, hasher, demo_pages):
-    roundup = "aggregator/roundup/2026-11-14.html"
-    oldest = "herald/news/2026/11/storm-floods-coastal-road.html"
-    sources = [
-        "herald/news/2026/11/council-budget-vote.html",
-        "herald/news/2026/11/harbour-bridge-closure.html",
-        "gazette/articles/old-harbour-bridge-to-shut-for-repairs.html",
-        "gazette/articles/market-hall-reopens.html",
-    ]
+    roundup, sources, oldest = ROUNDUP, ROUNDUP_SOURCES[:4], ROUNDUP_SOURCES[4]
     db_path = tmp_path / "dedup.sqlite"
     with SqliteIndex(db_path, SignatureParams(), IndexConfig()) as index:
         index.add(doc(hasher, oldest, demo_url(oldest), demo_pages[oldest][0], "2026-11-01"))

@@ -396,14 +396,8 @@ def test_a_batch_judges_each_document_before_the_later_ones_joined_their_stories
     their stories (one after the other in SQLite, in one script call on Redis), the late source
     does not complete the roundup; judged after them, it does."""
     doc, url = partial_tests.doc, partial_tests.demo_url
-    roundup = "aggregator/roundup/2026-11-14.html"
-    sources = [
-        "herald/news/2026/11/council-budget-vote.html",
-        "herald/news/2026/11/harbour-bridge-closure.html",
-        "gazette/articles/old-harbour-bridge-to-shut-for-repairs.html",
-        "gazette/articles/market-hall-reopens.html",
-    ]
-    late = "herald/news/2026/11/storm-floods-coastal-road.html"
+    roundup, sources = partial_tests.ROUNDUP, partial_tests.ROUNDUP_SOURCES[:4]
+    late = partial_tests.ROUNDUP_SOURCES[4]
     outcome = {}
     for copies_first in (False, True):
         with Both(redis_url, tmp_path / f"{copies_first}.sqlite", SignatureParams(), IndexConfig()) as index:
