@@ -2,7 +2,8 @@
 
 * one gzip member per record (seekable offsets), a ``warcinfo`` record opening each file;
 * files are named ``{prefix}-{UTC timestamp}-{serial}-{host}.warc.gz`` and carry an ``.open``
-  suffix while being written; :meth:`RotatingWarcWriter.close` renames them;
+  suffix and a lock while being written (:mod:`newsarchive.storage.openfiles`);
+  :meth:`RotatingWarcWriter.close` renames them;
 * each call to :meth:`RotatingWarcWriter.write` appends its records in one write and flushes;
   if the write fails the file is cut back to its last complete record, so a full disk or a
   killed process never leaves a torn record behind a good one.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 import socket
 import zlib
@@ -26,11 +26,11 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import BaseWARCWriter
 
 from newsarchive.exceptions import WarcWriteError
+from newsarchive.storage.openfiles import OPEN_SUFFIX, close_open_file, create_open_file
 from newsarchive.warc.records import WARC_VERSION, RecordFactory
 
 logger = logging.getLogger(__name__)
 
-OPEN_SUFFIX = ".open"
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 
 
@@ -169,13 +169,11 @@ class RotatingWarcWriter:
             stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
             name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self.hostname}{self.extension}"
             self._serial += 1
-            try:
-                # "x": never append to, or clobber, a file another crawl is writing.
-                # Unbuffered: every record reaches the OS as soon as it is written.
-                self._file = open(self.directory / (name + OPEN_SUFFIX), "xb", buffering=0)
-            except FileExistsError:
-                continue
-            break
+            # Never append to, or clobber, a file another crawl is writing. Unbuffered:
+            # every record reaches the OS as soon as it is written.
+            self._file = create_open_file(self.directory, name)
+            if self._file is not None:
+                break
         self._name = name
         self._size = 0
         info = dict(self.info, **{"format": f"WARC File Format {WARC_VERSION}"})
@@ -208,13 +206,8 @@ class RotatingWarcWriter:
             return
         open_path = self.current_path
         assert open_path is not None
-        final = self.directory / self._name
-        try:
-            os.fsync(self._file.fileno())
-        finally:
-            self._file.close()
-            self._file = None
-        open_path.rename(final)
+        file, self._file = self._file, None
+        final = close_open_file(file, open_path)
         self.closed_files.append(final)
         logger.info("Closed WARC file %s (%d bytes)", final, self._size)
         if self.on_file_closed is not None:
