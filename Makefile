@@ -1,7 +1,8 @@
 # make demo  : crawl the bundled demo web (127.0.0.1 only) into ./archive and print a summary
 # make test  : the test suite (real HTTP servers on 127.0.0.1, real scrapy crawl subprocesses)
 # make bench : the full crawl against bare Scrapy and trafilatura alone; MinHash speed and accuracy;
-#              the dedup index (embedded and Redis), its cost per article, its precision and recall
+#              the dedup index (embedded and Redis), its cost per article, its precision and recall;
+#              publishing a 1 GiB WARC file to S3 (moto) against a plain boto3 upload_file
 # Each builds its own virtualenv in .venv from pyproject.toml (Python 3.11+ needed).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -41,6 +42,7 @@ bench: $(STAMP) redis-server
 	$(BIN)/python bench/lsh_index.py
 	$(BIN)/python bench/dedup_stage.py
 	$(BIN)/python bench/dedup_quality.py
+	$(BIN)/python bench/s3_upload.py
 
 clean:
 	rm -rf $(VENV) archive build *.egg-info

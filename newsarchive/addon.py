@@ -13,6 +13,8 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 from newsarchive import __version__
 from newsarchive.layout import ArchiveLayout
+from newsarchive.redact import redact_secrets
+from newsarchive.storage.feed import SCHEME
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -22,16 +24,21 @@ DOWNLOADER_MIDDLEWARES = {
     "newsarchive.redirects.RedirectLoopMiddleware": 610,  # sees a 3xx before redirecting (600)
     "newsarchive.warc.capture.WarcCaptureMiddleware": 950,  # beside the wire (see capture.py)
 }
+SPIDER_MIDDLEWARES = {
+    "newsarchive.seen.MarkArchivedMiddleware": 950,  # nearest the spider: sees its own output
+}
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.dedup.DedupPipeline": 150,  # before the WARC record, which then holds its fields
     "pipelines.warc.WarcArticlePipeline": 200,
 }
 EXTENSIONS = {
+    "newsarchive.storage.extension.ArchiveStorage": 0,  # recovery at open, uploads at close
     "newsarchive.warc.archive.WarcArchive": 0,
     "newsarchive.summary.RunSummary": 1000,  # last: reports what the others counted
 }
 ARTICLE_ITEM = "newsarchive.items.ArticleItem"
+FEED_URI = "archive:json/%(name)s-%(time)s.jsonl"  # the archive's json/, local or spooled
 
 
 class Addon:
@@ -40,15 +47,18 @@ class Addon:
     def update_settings(self, settings: BaseSettings) -> None:
         for name, components in (
             ("DOWNLOADER_MIDDLEWARES", DOWNLOADER_MIDDLEWARES),
+            ("SPIDER_MIDDLEWARES", SPIDER_MIDDLEWARES),
             ("ITEM_PIPELINES", ITEM_PIPELINES),
             ("EXTENSIONS", EXTENSIONS),
         ):
             for path, order in components.items():
                 settings[name].set(path, order, "addon")
-        layout = ArchiveLayout.from_uri(settings["ARCHIVE_URI"])
+        redact_secrets(settings)
+        ArchiveLayout.from_settings(settings)  # a bad ARCHIVE_URI stops the crawl here
+        settings["FEED_STORAGES"].set(SCHEME, "newsarchive.storage.feed.ArchiveFeedStorage", "addon")
         feeds = settings.getdict("FEEDS")
         feeds.setdefault(
-            str(layout.json_dir / "%(name)s-%(time)s.jsonl"),
+            FEED_URI,
             {
                 "format": "jsonlines",
                 "encoding": "utf-8",

@@ -1,4 +1,4 @@
-"""The ``newsarchive`` command: demo, clusters, schema, rebuild-json, check-sources.
+"""The ``newsarchive`` command: demo, clusters, upload, schema, rebuild-json, check-sources.
 
 Crawls themselves run with ``scrapy crawl`` (see README); these are the tools around them.
 """
@@ -10,8 +10,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from newsarchive.exceptions import ConfigError
+from newsarchive.exceptions import ConfigError, SettingsError
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 DEMO_SOURCES = "config/demo.yaml"
 
@@ -45,6 +49,19 @@ def main(argv: list[str] | None = None) -> int:
         "(default: the project's settings; DEDUP_URI empty: ARCHIVE's state/dedup.sqlite)",
     )
 
+    upload = commands.add_parser(
+        "upload", help="recover files killed crawls left open and upload what the spool still holds"
+    )
+    upload.add_argument("archive", nargs="?", help="ARCHIVE_URI (default: the project's ARCHIVE_URI)")
+    upload.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting (AWS_*, ARCHIVE_SPOOL...)",
+    )
+
     commands.add_parser("schema", help="print the JSON Schema of the article records")
 
     rebuild = commands.add_parser("rebuild-json", help="print the JSON lines stored in WARC files")
@@ -60,20 +77,24 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_demo(args.archive, args.sources, dict(_setting(s) for s in args.set))
         if args.command == "clusters":
-            from scrapy.utils.project import get_project_settings
-
             from newsarchive.dedup.report import print_clusters
 
-            configure_scrapy_environment()  # the crawl's settings: the index it used
-            settings = get_project_settings()
-            settings.setdict(dict(_setting(s) for s in args.set), "cmdline")
+            settings = project_settings(args.set)  # the crawl's settings: the index it used
             return print_clusters(
                 args.archive,
                 as_json=args.json,
                 min_size=args.min_size,
                 dedup_uri=settings.get("DEDUP_URI") or "",
                 redis_prefix=settings.get("DEDUP_REDIS_PREFIX"),
+                spool=settings.get("ARCHIVE_SPOOL") or "",
             )
+        if args.command == "upload":
+            from newsarchive.storage.command import upload_pending
+
+            settings = project_settings(args.set)
+            if args.archive:
+                settings.set("ARCHIVE_URI", args.archive, "cmdline")
+            return upload_pending(settings, sys.stdout)
         if args.command == "schema":
             from newsarchive.schema import article_schema
 
@@ -93,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{source.name}: {len(source.feeds)} feeds, {len(source.sitemaps)} sitemaps, {len(source.urls)} urls"
                 )
             return 0
-    except ConfigError as exc:
+    except (ConfigError, SettingsError) as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(args.command)
@@ -104,6 +125,16 @@ def _setting(text: str) -> tuple[str, str]:
     if not sep:
         raise SystemExit(f"newsarchive: -s expects NAME=VALUE, got {text!r}")
     return name, value
+
+
+def project_settings(overrides: list[str]) -> Settings:
+    """The project's settings (those ``scrapy crawl`` uses), with ``-s NAME=VALUE`` applied."""
+    from scrapy.utils.project import get_project_settings
+
+    configure_scrapy_environment()
+    settings = get_project_settings()
+    settings.setdict(dict(_setting(s) for s in overrides), "cmdline")
+    return settings
 
 
 def configure_scrapy_environment() -> None:

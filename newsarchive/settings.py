@@ -20,6 +20,14 @@ ARCHIVE_URI = "./archive"  # warc/, json/ and state/ live here
 ARCHIVE_CONTACT = ""  # URL or e-mail for site owners; goes into the User-Agent and warcinfo
 ARCHIVE_OPERATOR = ""  # who runs the crawl; goes into warcinfo
 ARCHIVE_RECRAWL = False  # True: fetch articles again even when already archived
+# s3://bucket/prefix archives (README, "Archiving to S3"); credentials and endpoint come from
+# Scrapy's AWS_* settings (AWS_ENDPOINT_URL, AWS_REGION_NAME...) or boto3's own chain.
+ARCHIVE_KEEP_LOCAL = False  # True: keep each file in the spool after its verified upload
+ARCHIVE_SPOOL = ""  # where files are written before upload; empty: ~/.cache/newsarchive/spool/<bucket>-<hash>
+ARCHIVE_UPLOAD_CONCURRENCY = 4  # parts of one file uploaded at once
+ARCHIVE_UPLOAD_PART_SIZE = 16 * 1024 * 1024  # bytes; bigger files go up in parts of this size (min 5 MiB)
+ARCHIVE_UPLOAD_RETRIES = 5  # retries of each S3 request (botocore "standard" mode, exponential backoff)
+ARCHIVE_UPLOAD_TIMEOUT = 60.0  # seconds to connect, and to wait for each answer, per request
 
 DEDUP_ENABLED = True
 DEDUP_BANDS = 20  # LSH bands over the first BANDS * ROWS signature values (bench/MINHASH.md)

@@ -17,6 +17,7 @@ from scrapy import signals
 
 from newsarchive.layout import ArchiveLayout
 from newsarchive.stats import stat_key
+from newsarchive.storage.extension import ArchiveStorage
 
 if TYPE_CHECKING:
     from typing import Self
@@ -45,6 +46,8 @@ FAILURE_STATS = (
     stat_key("spider", "sitemaps", "download_error"),
     stat_key("spider", "sitemaps", "invalid"),
     stat_key("warc", "errors"),
+    stat_key("storage", "failed"),
+    stat_key("storage", "conflicts"),
 )
 
 
@@ -86,24 +89,34 @@ def summarize(stats: dict[str, object], reason: str) -> str:
         f"({c.warc_bytes / 1e6:.1f} MB in {c.warc_files} files), {c.articles} articles, "
         f"{c.non_articles} pages without article, {c.skipped} skipped as already archived, "
         f"{c.failures} failures; WARC files in {stats.get(stat_key('warc', 'directory'), '-')}"
+        + (
+            f" ({stats.get(stat_key('storage', 'uploaded'), 0)} files uploaded, "
+            f"{stats[stat_key('storage', 'pending')]} left in the spool)"
+            if stat_key("storage", "pending") in stats
+            else ""
+        )
     )
 
 
 class RunSummary:
     """Extension logging :func:`summarize` when the spider closes."""
 
-    def __init__(self, stats: StatsCollector, runs_dir: Path) -> None:
-        self.stats = stats
+    def __init__(self, crawler: Crawler, runs_dir: Path) -> None:
+        self.crawler = crawler
+        self.stats: StatsCollector = crawler.stats
         self.runs_dir = runs_dir
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        layout = ArchiveLayout.from_uri(crawler.settings["ARCHIVE_URI"])
-        extension = cls(crawler.stats, layout.state_dir / "runs")
+        layout = ArchiveLayout.from_settings(crawler.settings)
+        extension = cls(crawler, layout.state_dir / "runs")
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
+        storage = self.crawler.get_extension(ArchiveStorage)
+        if storage is not None:
+            await storage.drained()  # the uploads' stats belong to the run
         stats = dict(self.stats.get_stats(), finish_reason=reason)
         logger.info(summarize(stats, reason))
         started = stats.get("start_time") or datetime.now(UTC)

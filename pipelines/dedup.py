@@ -87,7 +87,7 @@ class DedupPipeline:
             settings.get("DEDUP_URI") or "",
             params,
             config,
-            state_dir=ArchiveLayout.from_uri(settings["ARCHIVE_URI"]).state_dir,
+            state_dir=ArchiveLayout.from_settings(settings).state_dir,
             redis_prefix=settings.get("DEDUP_REDIS_PREFIX"),
         )
         return cls(index, MinHasher(params), policy, crawler.stats, forget_after)

@@ -125,3 +125,26 @@ def redis_url(redis_server) -> str:
     """The session's Redis server, emptied first: each test starts from no keys."""
     redis_server.flush()
     return redis_server.url
+
+
+BUCKET = "archive"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on 127.0.0.1 for the session (tests/s3_server.py)."""
+    from tests.s3_server import MotoServer
+
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(s3_server):
+    """The session's S3 server, emptied, with a versioned bucket ``archive``: a test can count
+    every write of a key (an overwrite would add a version)."""
+    s3_server.reset()
+    client = s3_server.client()
+    client.create_bucket(Bucket=BUCKET)
+    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return s3_server

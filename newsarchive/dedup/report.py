@@ -25,13 +25,14 @@ def print_clusters(
     min_size: int,
     dedup_uri: str = "",
     redis_prefix: str = DEFAULT_PREFIX,
+    spool: str = "",
     out: TextIO = sys.stdout,
 ) -> int:
     """List the clusters of the dedup index, largest first: ``archive``'s SQLite file, or the one
     ``dedup_uri`` (``DEDUP_URI``) names; 1 when there is none, its server cannot be reached or it
     was built by another version, 2 for a setting it cannot use."""
     try:
-        state_dir = ArchiveLayout.from_uri(archive).state_dir
+        state_dir = ArchiveLayout.from_uri(archive, spool=spool).state_dir
         with open_existing(dedup_uri, state_dir=state_dir, redis_prefix=redis_prefix) as index:
             clusters = index.clusters(min_size=min_size)
     except (FileNotFoundError, IndexNotFoundError, IndexUnavailableError, IndexMismatchError) as exc:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from newsarchive.cli import configure_scrapy_environment
 from newsarchive.config import load_sources
 from newsarchive.demo.server import DEMO_PORTS, MultiSiteServer, demo_sites
 from newsarchive.layout import ArchiveLayout
+from newsarchive.storage.s3 import S3Store
 from newsarchive.summary import RunCounts
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 
 def run_demo(archive: str, sources: str, settings: dict[str, str]) -> int:
@@ -26,37 +32,57 @@ def run_demo(archive: str, sources: str, settings: dict[str, str]) -> int:
         process.crawl(crawler, sources=sources)
         process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
-    print(report(stats, ArchiveLayout.from_uri(archive)))
+    print(report(stats, ArchiveLayout.from_settings(project), archive_files(project)))
     return 0 if stats.get("finish_reason") == "finished" else 1
 
 
-def report(stats: dict[str, object], layout: ArchiveLayout) -> str:
+def archive_files(settings: Settings) -> tuple[list[str], list[str]]:
+    """The archive's WARC and JSON files: paths, or ``s3://`` URLs of a remote archive."""
+    layout = ArchiveLayout.from_settings(settings)
+    if layout.remote is None:
+        return (
+            [str(p) for p in sorted(layout.warc_dir.glob("*.warc.gz"))],
+            [str(p) for p in sorted(layout.json_dir.glob("*.jsonl"))],
+        )
+    store = S3Store.from_settings(settings, layout.remote)
+    bucket = layout.remote.bucket
+    warcs, jsons = ([f"s3://{bucket}/{key}" for key in store.keys(name)] for name in ("warc", "json"))
+    return warcs, jsons
+
+
+def report(stats: dict[str, object], layout: ArchiveLayout, files: tuple[list[str], list[str]]) -> str:
     """What the demo crawl produced, where it is, and how to look at it."""
     counts = RunCounts.from_stats(stats)
-    warcs = sorted(layout.warc_dir.glob("*.warc.gz"))
-    jsons = sorted(layout.json_dir.glob("*.jsonl"))
+    warcs, jsons = files
+    warc_dir = layout.warc_location
+    local_dir = "warc" if layout.remote else str(layout.warc_dir)
     lines = [
         "",
         f"Crawl {stats.get('finish_reason')}: {counts.responses} responses, {counts.failures} failures",
         (
             f"WARC: {counts.warc_records} records, {counts.warc_bytes / 1e3:.0f} kB written this run; "
-            f"{len(warcs)} files in {layout.warc_dir}"
+            f"{len(warcs)} files in {warc_dir}"
         ),
         (
             f"Articles: {counts.articles} extracted this run, {counts.non_articles} pages without "
             f"article, {counts.skipped} skipped as already archived"
         ),
-        f"JSON: {', '.join(str(p) for p in jsons[-1:]) or 'none'}"
+        f"JSON: {', '.join(jsons[-1:]) or 'none'}"
         + (f" (and {len(jsons) - 1} earlier runs)" if len(jsons) > 1 else ""),
         "",
         "Replay the capture (pywb, in its own virtualenv):",
+        *(
+            [f"  aws s3 sync {warc_dir} warc   # (with --endpoint-url for other stores)"]
+            if layout.remote
+            else []
+        ),
         "  python -m venv .pywb && .pywb/bin/pip install pywb",
         "  .pywb/bin/wb-manager init demo",
-        f"  .pywb/bin/wb-manager add demo {layout.warc_dir}/*.warc.gz",
+        f"  .pywb/bin/wb-manager add demo {local_dir}/*.warc.gz",
         "  .pywb/bin/wayback -b 127.0.0.1 -p 8080   # then open http://127.0.0.1:8080/demo/",
         (
             "Or open the WARC files in https://replayweb.page; rebuild the JSON from them with"
-            f" `newsarchive rebuild-json {layout.warc_dir}`."
+            f" `newsarchive rebuild-json {local_dir}`."
         ),
     ]
     return "\n".join(lines)

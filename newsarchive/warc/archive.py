@@ -1,5 +1,7 @@
 """The crawl's WARC archive: one writer per crawl, shared by the capture middleware and the
 text pipeline, closed (and its files renamed) on ``spider_closed``, whatever the close reason.
+Each closed file is handed to the archive's store (:class:`ArchiveStorage`), which uploads it
+when the archive is remote.
 With ``WARC_REVISITS`` on, a payload archived before is written as a ``revisit`` record
 (see :mod:`newsarchive.warc.revisits`).
 """
@@ -23,6 +25,7 @@ from newsarchive import __version__
 from newsarchive.exceptions import SettingsError, WarcWriteError
 from newsarchive.layout import ArchiveLayout
 from newsarchive.stats import stat_key
+from newsarchive.storage.extension import ArchiveStorage
 from newsarchive.warc.records import Capture, HeaderPolicy, HttpExchange, RecordFactory
 from newsarchive.warc.revisits import PayloadIndex, revisitable
 from newsarchive.warc.writer import RecordLocation, RotatingWarcWriter
@@ -50,6 +53,7 @@ class WarcConfig:
     """Every ``WARC_*`` setting, read and checked once."""
 
     directory: Path
+    location: str  # where the files end up (the directory, or s3://bucket/prefix/warc)
     prefix: str
     max_size: int
     gzip_level: int
@@ -60,7 +64,7 @@ class WarcConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> WarcConfig:
-        layout = ArchiveLayout.from_uri(settings["ARCHIVE_URI"])
+        layout = ArchiveLayout.from_settings(settings)
         max_size = settings.getint("WARC_MAX_SIZE")
         if max_size <= 0:
             raise SettingsError(f"WARC_MAX_SIZE must be a positive number of bytes, got {max_size}")
@@ -69,6 +73,7 @@ class WarcConfig:
             raise SettingsError(f"WARC_GZIP_LEVEL must be 0 (uncompressed .warc) to 9, got {level}")
         return cls(
             directory=layout.warc_dir,
+            location=layout.warc_location,
             prefix=settings["WARC_PREFIX"],
             max_size=max_size,
             gzip_level=level,
@@ -108,9 +113,14 @@ class WarcArchive:
     """Scrapy extension owning the crawl's :class:`RotatingWarcWriter`."""
 
     def __init__(
-        self, writer: RotatingWarcWriter, stats: StatsCollector, payloads: PayloadIndex | None = None
+        self,
+        writer: RotatingWarcWriter,
+        stats: StatsCollector,
+        payloads: PayloadIndex | None = None,
+        location: str | None = None,
     ) -> None:
         self.writer = writer
+        self.location = location or str(writer.directory)
         self.factory = writer.factory
         self.stats = stats
         self.payloads = payloads
@@ -129,7 +139,9 @@ class WarcArchive:
             gzip_level=config.gzip_level,
         )
         payloads = PayloadIndex(config.payload_index) if config.revisits else None
-        archive = cls(writer, crawler.stats, payloads)
+        archive = cls(writer, crawler.stats, payloads, config.location)
+        # Looked up when a file closes: every extension exists by then.
+        writer.on_file_closed = lambda path: ArchiveStorage.of(crawler).publish(path)
         crawler.signals.connect(archive.spider_closed, signal=signals.spider_closed)
         return archive
 
@@ -198,4 +210,4 @@ class WarcArchive:
             self.payloads.close()
         files = self.writer.close()
         self.stats.set_value(stat_key("warc", "files"), len(files))
-        self.stats.set_value(stat_key("warc", "directory"), str(self.writer.directory))
+        self.stats.set_value(stat_key("warc", "directory"), self.location)
