@@ -111,6 +111,20 @@ def test_s3_archive_is_the_local_archive(web, s3, tmp_path):
         assert response.headers["WARC-Target-URI"] == line["url"]
 
 
+def test_rotated_files_are_uploaded_during_the_crawl(web, s3, tmp_path):
+    spool = tmp_path / "spool"
+    crawl = run_crawl(
+        "urls", spool, url_list(web, tmp_path), settings=s3_settings(s3, spool, WARC_MAX_SIZE=40000)
+    )
+    assert crawl.returncode == 0, crawl.log[-3000:]
+    stored = download(s3, "crawl", tmp_path / "stored")
+    assert len(stored["warc"]) == crawl.stat("newsarchive/warc/files") >= 3
+    assert crawl.stat("newsarchive/storage/uploaded") == len(stored["warc"]) + 1
+    assert warcio_check(*stored["warc"]).returncode == 0
+    assert len({url for url in response_urls(*stored["warc"]) if "/a/" in url}) == ARTICLES
+    assert spooled(spool) == []
+
+
 def test_store_down_the_crawl_goes_on_and_the_next_run_sends_it(web, tmp_path):
     with MotoServer() as server:
         spool = tmp_path / "spool"
