@@ -96,6 +96,19 @@ def run_crawl(
     return CrawlResult(done.returncode, done.stderr, stats)
 
 
+def start_crawl_process(command: list[str]) -> subprocess.Popen[str]:
+    """A crawl subprocess reading its log from a pipe, in a session of its own: a process group
+    to signal as a terminal's Ctrl-C would, or to kill whole."""
+    return subprocess.Popen(
+        command,
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def _runs(archive: Path) -> list[Path]:
     return list((archive / "state" / "runs").glob("*.json"))
 

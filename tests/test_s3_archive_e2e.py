@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from newsarchive.demo.server import MultiSiteServer, Resource, Site
-from tests.conftest import BUCKET, REPO, crawl_command, run_crawl
+from tests.conftest import BUCKET, REPO, crawl_command, run_crawl, start_crawl_process
 from tests.records import read_records, response_urls, warcio_check
 from tests.s3_server import ACCESS_KEY, SECRET_KEY, MotoServer
 from tests.test_shutdown_e2e import finish, wait_for
@@ -164,14 +164,7 @@ def test_store_down_the_crawl_goes_on_and_the_next_run_sends_it(web, tmp_path):
 def test_upload_command_recovers_and_sends_what_a_killed_crawl_left(web, s3, tmp_path):
     spool = tmp_path / "spool"
     settings = s3_settings(s3, spool, LOG_LEVEL="DEBUG", CONCURRENT_REQUESTS=1, DOWNLOAD_DELAY=0.5)
-    process = subprocess.Popen(
-        crawl_command("urls", spool, url_list(web, tmp_path), settings=settings),
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_crawl_process(crawl_command("urls", spool, url_list(web, tmp_path), settings=settings))
     lines = wait_for(process, "Scraped from", count=2)  # the first line is written by now
     os.killpg(process.pid, signal.SIGKILL)
     finish(process, lines)
@@ -186,15 +179,7 @@ def test_upload_command_recovers_and_sends_what_a_killed_crawl_left(web, s3, tmp
 def test_killed_crawl_is_recovered_and_uploaded_by_the_next_run(web, s3, tmp_path):
     spool = tmp_path / "spool"
     settings = s3_settings(s3, spool, LOG_LEVEL="DEBUG", CONCURRENT_REQUESTS=1, DOWNLOAD_DELAY=0.5)
-    command = crawl_command("urls", spool, url_list(web, tmp_path), settings=settings)
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_crawl_process(crawl_command("urls", spool, url_list(web, tmp_path), settings=settings))
     lines = wait_for(process, "Scraped from", count=2)
     os.killpg(process.pid, signal.SIGKILL)
     finish(process, lines)
@@ -218,14 +203,7 @@ def test_killed_crawl_is_recovered_and_uploaded_by_the_next_run(web, s3, tmp_pat
 def test_sigterm_json_reaches_the_store(web, s3, tmp_path):
     spool = tmp_path / "spool"
     settings = s3_settings(s3, spool, LOG_LEVEL="DEBUG", CONCURRENT_REQUESTS=1, DOWNLOAD_DELAY=0.5)
-    process = subprocess.Popen(
-        crawl_command("urls", spool, url_list(web, tmp_path), settings=settings),
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_crawl_process(crawl_command("urls", spool, url_list(web, tmp_path), settings=settings))
     lines = wait_for(process, "Scraped from", count=2)
     process.send_signal(signal.SIGTERM)
     log = finish(process, lines)

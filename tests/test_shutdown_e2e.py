@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsarchive.demo.server import MultiSiteServer, Resource, Site
-from tests.conftest import REPO, crawl_command
+from tests.conftest import crawl_command, start_crawl_process
 from tests.records import response_urls, warcio_check
 from tests.web import aeb_pages
 
@@ -46,15 +46,7 @@ def start_crawl(
         f"file={urls}",
         settings={"LOG_LEVEL": "DEBUG", "CONCURRENT_REQUESTS": 2, **dict(settings)},
     )
-    # A session of its own: a process group to signal as a terminal's Ctrl-C would.
-    return subprocess.Popen(
-        command,
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    return start_crawl_process(command)
 
 
 def wait_for(process: subprocess.Popen[str], marker: str, count: int = 1) -> list[str]:
