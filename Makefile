@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench venv clean redis-server
+.PHONY: demo test bench venv tools clean redis-server chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,19 @@ $(STAMP): pyproject.toml
 	touch $@
 
 venv: $(STAMP)
+
+# pywb and wacz pin other versions of what we use: they get a virtualenv of their own, run as
+# subprocesses (newsarchive/tools.py finds them there).
+TOOLS := .archive-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+TOOLS_PACKAGES := pywb==2.10.0 wacz==0.6.0
+$(TOOLS_STAMP): Makefile
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet $(TOOLS_PACKAGES)
+	touch $@
+
+tools: $(TOOLS_STAMP)
 
 # The Redis dedup tests and bench run a real redis-server (tests/redis_server.py); install it
 # where it is missing (Debian/Ubuntu).
@@ -32,7 +45,7 @@ redis-server:
 demo: $(STAMP)
 	$(BIN)/newsarchive demo --archive ./archive
 
-test: $(STAMP) redis-server
+test: $(STAMP) $(TOOLS_STAMP) redis-server
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) redis-server
@@ -45,4 +58,4 @@ bench: $(STAMP) redis-server
 	$(BIN)/python bench/s3_upload.py
 
 clean:
-	rm -rf $(VENV) archive build *.egg-info
+	rm -rf $(VENV) $(TOOLS) archive build *.egg-info

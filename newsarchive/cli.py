@@ -1,4 +1,5 @@
-"""The ``newsarchive`` command: demo, clusters, upload, schema, rebuild-json, check-sources.
+"""The ``newsarchive`` command: demo, clusters, upload, index, replay, wacz, schema, rebuild-json,
+check-sources.
 
 Crawls themselves run with ``scrapy crawl`` (see README); these are the tools around them.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsarchive.exceptions import ConfigError, SettingsError
+from newsarchive.tools import ToolMissingError
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
@@ -62,6 +64,27 @@ def main(argv: list[str] | None = None) -> int:
         help="a setting (AWS_*, ARCHIVE_SPOOL...)",
     )
 
+    index = commands.add_parser("index", help="write the CDXJ index of each WARC file that lacks one")
+    index.add_argument("archive", nargs="?", default="./archive", help="local archive (default: %(default)s)")
+    index.add_argument("--rebuild", action="store_true", help="rewrite every index")
+
+    replay = commands.add_parser("replay", help="serve the archive in pywb (its own virtualenv: make tools)")
+    replay.add_argument(
+        "archive", nargs="?", default="./archive", help="local archive (default: %(default)s)"
+    )
+    replay.add_argument("-p", "--port", type=int, default=8080, help="(default: %(default)s)")
+    replay.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address to listen on (default: %(default)s; anything else serves the archive to the network)",
+    )
+
+    wacz = commands.add_parser("wacz", help="package the archive as a WACZ file with its articles as pages")
+    wacz.add_argument("archive", nargs="?", default="./archive", help="local archive (default: %(default)s)")
+    wacz.add_argument("-o", "--output", type=Path, required=True, help="the .wacz file to write")
+    wacz.add_argument("--title", help="the collection's title (default: newsarchive: ARCHIVE)")
+
     commands.add_parser("schema", help="print the JSON Schema of the article records")
 
     rebuild = commands.add_parser("rebuild-json", help="print the JSON lines stored in WARC files")
@@ -95,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.archive:
                 settings.set("ARCHIVE_URI", args.archive, "cmdline")
             return upload_pending(settings, sys.stdout)
+        if args.command in ("index", "replay", "wacz"):
+            return _archivist_command(args)
         if args.command == "schema":
             from newsarchive.schema import article_schema
 
@@ -114,10 +139,27 @@ def main(argv: list[str] | None = None) -> int:
                     f"{source.name}: {len(source.feeds)} feeds, {len(source.sitemaps)} sitemaps, {len(source.urls)} urls"
                 )
             return 0
-    except (ConfigError, SettingsError) as exc:
+    except (ConfigError, SettingsError, ToolMissingError) as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(args.command)
+
+
+def _archivist_command(args: argparse.Namespace) -> int:
+    from newsarchive.layout import ArchiveLayout
+
+    layout = ArchiveLayout.from_uri(args.archive)
+    if args.command == "index":
+        from newsarchive.replay import index_archive
+
+        return index_archive(layout, rebuild=args.rebuild)
+    if args.command == "replay":
+        from newsarchive.replay import run_replay
+
+        return run_replay(layout, port=args.port, bind=args.bind)
+    from newsarchive.wacz import write_wacz
+
+    return write_wacz(layout, args.output, title=args.title)
 
 
 def _setting(text: str) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""Where things live inside an archive (``ARCHIVE_URI``): ``warc/``, ``json/``, ``state/``.
+"""Where things live inside an archive (``ARCHIVE_URI``): ``warc/``, ``indexes/``, ``json/``,
+``state/``.
 
 A local archive is written in place. An ``s3://bucket/prefix`` archive is written to a local
 *spool* directory with the same layout, and each file is uploaded once it is closed
@@ -20,8 +21,9 @@ from newsarchive.exceptions import SettingsError
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
-UPLOADED_DIRS = ("warc", "json")
-"""The spool directories whose closed files go to the store (``state/`` stays local)."""
+UPLOADED_DIRS = ("warc", "indexes", "json")
+"""The spool directories whose closed files go to the store, in this order (a WARC file before
+its index; ``state/`` stays local)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ class ArchiveLayout:
     @property
     def warc_dir(self) -> Path:
         return self.root / "warc"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "indexes"
 
     @property
     def json_dir(self) -> Path:

@@ -57,6 +57,7 @@ EXTRACT_TIMEOUT = 30.0  # seconds per page before its worker is killed
 EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
 
 WARC_ENABLED = True
+WARC_INDEX = True  # a CDXJ index (cdxj-indexer) next to each closed WARC file, in ARCHIVE_URI/indexes/
 WARC_GZIP_LEVEL = 6  # 1-9 (0: uncompressed .warc); bodies that came gzip-encoded stay as sent
 WARC_KEEP_COOKIES = False  # True keeps Cookie / Set-Cookie headers in request/response records
 WARC_MAX_SIZE = 1024**3  # bytes; a file is closed and a new one started past this size

@@ -18,7 +18,7 @@ from newsarchive.schema import SCHEMA_PATH
 from newsarchive.warc.reader import iter_article_json
 from tests.conftest import CrawlResult, run_crawl
 from tests.records import Record, read_records, warcio_check
-from tests.web import CP1252_PHRASE, EXTRACTABLE, MAXSIZE, SECRET_COOKIE, build_web, sources_yaml
+from tests.web import CP1252_PHRASE, EXTRACTABLE, MAXSIZE, SECRET_COOKIE, build_web, bytes_sent, sources_yaml
 
 pytestmark = pytest.mark.e2e
 
@@ -115,14 +115,7 @@ def test_requests_are_linked_to_responses(crawled: Crawled) -> None:
 
 def test_payloads_are_the_bytes_sent(crawled: Crawled) -> None:
     """Payloads equal the servers' bytes (still gzip-encoded where sent so); truncation marked."""
-    sent = {}
-    web = crawled.web
-    for name, site in web.sites.items():  # type: ignore[attr-defined]
-        for path, resource in site.resources.items():
-            binary = resource.content_type == "application/pdf" or path.endswith("binary.html")
-            body = resource.body if binary else web.expand(resource.body)  # type: ignore[attr-defined]
-            gzipped = resource.encoding == "gzip" or resource.gzip_file
-            sent[web.url(name, path)] = gzip.compress(body, mtime=0) if gzipped else body  # type: ignore[attr-defined]
+    sent = bytes_sent(crawled.web)  # type: ignore[arg-type]
     checked = 0
     for record in crawled.records():
         if record.type != "response" or record.http_line.split()[1] == "404":

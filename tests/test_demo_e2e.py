@@ -59,7 +59,7 @@ def test_demo_crawls_every_copy_and_reruns_quietly(tmp_path: Path) -> None:
     archive = tmp_path / "archive"
     first = run_demo(archive)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "Crawl finished" in first.stdout and "wb-manager add demo" in first.stdout
+    assert "Crawl finished" in first.stdout and "newsarchive replay" in first.stdout
     records = int(re.search(r"WARC: (\d+) records", first.stdout)[1])  # type: ignore[index]
     assert records > 60
     expected = json.loads((SITES_DIR / "expected.json").read_text())

@@ -64,12 +64,25 @@ def download(server: MotoServer, prefix: str, into: Path) -> dict[str, list[Path
     return found
 
 
+UPLOADED = ("warc", "indexes", "json")
+
+
 def spooled(spool: Path) -> list[Path]:
-    return sorted(p for name in ("warc", "json") if (spool / name).is_dir() for p in (spool / name).iterdir())
+    return sorted(p for name in UPLOADED if (spool / name).is_dir() for p in (spool / name).iterdir())
 
 
 def json_lines(paths: list[Path]) -> list[dict]:
     return [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def wait_for_json_line(process: subprocess.Popen[str], spool: Path) -> list[str]:
+    """Read the crawl's log until an article is scraped and its line is in the open JSON file
+    (the log line comes before the feed writes it)."""
+    lines = []
+    while True:
+        lines += wait_for(process, "Scraped from")
+        if any(p.stat().st_size for p in (spool / "json").glob("*.jsonl.open")):
+            return lines
 
 
 def upload_command(archive: str, settings: dict[str, object]) -> subprocess.CompletedProcess[str]:
@@ -89,9 +102,13 @@ def test_s3_archive_is_the_local_archive(web, s3, tmp_path):
     assert local.returncode == remote.returncode == 0, remote.log[-3000:]
 
     stored = download(s3, "crawl", tmp_path / "stored")
-    assert sorted(stored) == ["json", "warc"]
+    assert sorted(stored) == sorted(UPLOADED)
     assert spooled(spool) == []
-    assert remote.stat("newsarchive/storage/uploaded") == len(stored["warc"]) + len(stored["json"]) == 2
+    assert remote.stat("newsarchive/storage/uploaded") == sum(map(len, stored.values())) == 3
+    assert [p.name for p in stored["indexes"]] == [p.name + ".cdxj" for p in stored["warc"]]
+    assert [len(p.read_text().splitlines()) for p in stored["indexes"]] == [
+        len(p.read_text().splitlines()) for p in sorted((tmp_path / "local" / "indexes").iterdir())
+    ]
     assert remote.stat("newsarchive/storage/pending") == 0
     assert warcio_check(*stored["warc"]).returncode == 0
 
@@ -119,7 +136,7 @@ def test_rotated_files_are_uploaded_during_the_crawl(web, s3, tmp_path):
     assert crawl.returncode == 0, crawl.log[-3000:]
     stored = download(s3, "crawl", tmp_path / "stored")
     assert len(stored["warc"]) == crawl.stat("newsarchive/warc/files") >= 3
-    assert crawl.stat("newsarchive/storage/uploaded") == len(stored["warc"]) + 1
+    assert crawl.stat("newsarchive/storage/uploaded") == 2 * len(stored["warc"]) + 1  # with indexes
     assert warcio_check(*stored["warc"]).returncode == 0
     assert len({url for url in response_urls(*stored["warc"]) if "/a/" in url}) == ARTICLES
     assert spooled(spool) == []
@@ -133,12 +150,12 @@ def test_store_down_the_crawl_goes_on_and_the_next_run_sends_it(web, tmp_path):
         crawl = run_crawl("urls", spool, url_list(web, tmp_path), settings=settings)
         assert crawl.returncode == 0 and crawl.stats["finish_reason"] == "finished", crawl.log[-3000:]
         assert crawl.stat("newsarchive/extract/articles") == ARTICLES
-        assert crawl.stat("newsarchive/storage/failed") == crawl.stat("newsarchive/storage/pending") == 2
+        assert crawl.stat("newsarchive/storage/failed") == crawl.stat("newsarchive/storage/pending") == 3
         assert "stays in the spool" in crawl.log
         kept = spooled(spool)
-        assert len(kept) == 2 and warcio_check(*(p for p in kept if ".warc" in p.name)).returncode == 0
+        assert len(kept) == 3 and warcio_check(*(p for p in kept if p.parent.name == "warc")).returncode == 0
         kept_copy = []
-        for path in sorted(kept, key=lambda p: p.parent.name != "warc"):  # warc first, as downloaded
+        for path in sorted(kept, key=lambda p: UPLOADED.index(p.parent.name)):  # as downloaded
             kept_copy.append(tmp_path / "copy" / path.name)
             kept_copy[-1].parent.mkdir(exist_ok=True)
             kept_copy[-1].write_bytes(path.read_bytes())
@@ -149,12 +166,12 @@ def test_store_down_the_crawl_goes_on_and_the_next_run_sends_it(web, tmp_path):
         rerun = run_crawl("urls", spool, url_list(web, tmp_path), settings=settings)
         assert rerun.returncode == 0, rerun.log[-3000:]
         assert rerun.stat("newsarchive/seen/skipped") == ARTICLES  # nothing new to crawl...
-        assert rerun.stat("newsarchive/storage/uploaded") == 2  # ...but the spool is sent
+        assert rerun.stat("newsarchive/storage/uploaded") == 3  # ...but the spool is sent
         assert spooled(spool) == []
         versions = server.client().list_object_versions(Bucket=BUCKET).get("Versions", [])
-        assert sorted(v["Key"].split("/")[1] for v in versions) == ["json", "warc"]  # each once
+        assert sorted(v["Key"].split("/")[1] for v in versions) == sorted(UPLOADED)  # each once
         stored = download(server, "crawl", tmp_path / "stored")
-        assert [p.read_bytes() for p in stored["warc"] + stored["json"]] == [
+        assert [p.read_bytes() for name in UPLOADED for p in stored[name]] == [
             p.read_bytes() for p in kept_copy
         ]
         again = upload_command(str(settings["ARCHIVE_URI"]), settings)
@@ -165,12 +182,13 @@ def test_upload_command_recovers_and_sends_what_a_killed_crawl_left(web, s3, tmp
     spool = tmp_path / "spool"
     settings = s3_settings(s3, spool, LOG_LEVEL="DEBUG", CONCURRENT_REQUESTS=1, DOWNLOAD_DELAY=0.5)
     process = start_crawl_process(crawl_command("urls", spool, url_list(web, tmp_path), settings=settings))
-    lines = wait_for(process, "Scraped from", count=2)  # the first line is written by now
+    lines = wait_for_json_line(process, spool)
     os.killpg(process.pid, signal.SIGKILL)
     finish(process, lines)
     done = upload_command(str(settings["ARCHIVE_URI"]), settings)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("recovered ") == 2 and "2 of 2 files" in done.stdout
+    assert done.stdout.count("recovered ") == 2, done.stdout
+    assert "3 of 3 files" in done.stdout, done.stdout  # the WARC file, its index, the JSON
     stored = download(s3, "crawl", tmp_path / "stored")
     assert warcio_check(*stored["warc"]).returncode == 0 and json_lines(stored["json"])
     assert spooled(spool) == []
@@ -180,7 +198,7 @@ def test_killed_crawl_is_recovered_and_uploaded_by_the_next_run(web, s3, tmp_pat
     spool = tmp_path / "spool"
     settings = s3_settings(s3, spool, LOG_LEVEL="DEBUG", CONCURRENT_REQUESTS=1, DOWNLOAD_DELAY=0.5)
     process = start_crawl_process(crawl_command("urls", spool, url_list(web, tmp_path), settings=settings))
-    lines = wait_for(process, "Scraped from", count=2)
+    lines = wait_for_json_line(process, spool)
     os.killpg(process.pid, signal.SIGKILL)
     finish(process, lines)
     left_open = sorted(p.name for p in spooled(spool) if p.name.endswith(".open"))

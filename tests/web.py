@@ -248,6 +248,18 @@ def build_web(shared: Path) -> MultiSiteServer:
     return MultiSiteServer([news, blog])
 
 
+def bytes_sent(web: MultiSiteServer) -> dict[str, bytes]:
+    """The body each URL of the web answers with, as sent (gzip-encoded where it is sent so)."""
+    sent = {}
+    for name, site in web.sites.items():
+        for path, resource in site.resources.items():
+            binary = resource.content_type == "application/pdf" or path.endswith("binary.html")
+            body = resource.body if binary else web.expand(resource.body)
+            gzipped = resource.encoding == "gzip" or resource.gzip_file
+            sent[web.url(name, path)] = gzip.compress(body, mtime=0) if gzipped else body
+    return sent
+
+
 def sources_yaml(web: MultiSiteServer) -> str:
     """The sources file for the test web (feeds and sitemaps of both sites)."""
     news, blog = web.url("news", ""), web.url("blog", "")

@@ -55,7 +55,7 @@ def report(stats: dict[str, object], layout: ArchiveLayout, files: tuple[list[st
     counts = RunCounts.from_stats(stats)
     warcs, jsons = files
     warc_dir = layout.warc_location
-    local_dir = "warc" if layout.remote else str(layout.warc_dir)
+    local_dir = "archive" if layout.remote else str(layout.root)
     lines = [
         "",
         f"Crawl {stats.get('finish_reason')}: {counts.responses} responses, {counts.failures} failures",
@@ -70,19 +70,16 @@ def report(stats: dict[str, object], layout: ArchiveLayout, files: tuple[list[st
         f"JSON: {', '.join(jsons[-1:]) or 'none'}"
         + (f" (and {len(jsons) - 1} earlier runs)" if len(jsons) > 1 else ""),
         "",
-        "Replay the capture (pywb, in its own virtualenv):",
+        "Replay the capture in pywb (`make tools` installs it in its own virtualenv):",
         *(
-            [f"  aws s3 sync {warc_dir} warc   # (with --endpoint-url for other stores)"]
+            [f"  aws s3 sync {layout.remote} archive   # (with --endpoint-url for other stores)"]
             if layout.remote
             else []
         ),
-        "  python -m venv .pywb && .pywb/bin/pip install pywb",
-        "  .pywb/bin/wb-manager init demo",
-        f"  .pywb/bin/wb-manager add demo {local_dir}/*.warc.gz",
-        "  .pywb/bin/wayback -b 127.0.0.1 -p 8080   # then open http://127.0.0.1:8080/demo/",
+        f"  newsarchive replay {local_dir}   # then open http://127.0.0.1:8080/archive/<URL>",
         (
-            "Or open the WARC files in https://replayweb.page; rebuild the JSON from them with"
-            f" `newsarchive rebuild-json {local_dir}`."
+            f"Or `newsarchive wacz {local_dir} -o demo.wacz` and open it in https://replayweb.page;"
+            f" rebuild the JSON from the WARC files with `newsarchive rebuild-json {local_dir}/warc`."
         ),
     ]
     return "\n".join(lines)

@@ -1,9 +1,9 @@
-"""The crawl's side of the archive store: recover abandoned files when the spider opens,
-publish each file as it is closed (in a background thread: uploads never stall the crawl),
-and wait for the uploads when the spider closes.
+"""The crawl's side of the archive: recover abandoned files when the spider opens; as each
+file is closed, index it (a WARC file, ``WARC_INDEX``) and publish it, in a background thread
+that never stalls the crawl; wait for that work when the spider closes.
 
-For a local archive there is nothing to publish: files are written in place, and only the
-recovery runs. Both kinds share every line above :class:`SpoolPublisher`.
+For a local archive there is nothing to publish: files are written in place. Both kinds share
+every line above :class:`SpoolPublisher`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from scrapy.exceptions import NotConfigured
 from scrapy.extensions.feedexport import FeedExporter
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.log import failure_to_exc_info
-from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.python.failure import Failure
 
 from newsarchive.layout import ArchiveLayout
 from newsarchive.stats import stat_key
-from newsarchive.storage.publisher import Published, SpoolPublisher
+from newsarchive.storage.closing import FileDone, files_to_finish, finish_file
+from newsarchive.storage.publisher import SpoolPublisher
 from newsarchive.storage.recovery import recover_abandoned
 from newsarchive.storage.s3 import S3Store
 
@@ -40,13 +41,16 @@ logger = logging.getLogger(__name__)
 class ArchiveStorage:
     """Scrapy extension owning the archive's layout and, for a remote archive, its uploads."""
 
-    def __init__(self, crawler: Crawler, layout: ArchiveLayout, publisher: SpoolPublisher | None) -> None:
+    def __init__(
+        self, crawler: Crawler, layout: ArchiveLayout, publisher: SpoolPublisher | None, *, index: bool
+    ) -> None:
         self.crawler = crawler
         self.layout = layout
         self.stats: StatsCollector = crawler.stats
         self.publisher = publisher
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="newsarchive-upload") if publisher else None
-        self._in_flight: set[Deferred[Published]] = set()
+        self.index = index
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="newsarchive-archive")
+        self._in_flight: set[Deferred[FileDone]] = set()
         self._feeds_closed: Deferred[None] = Deferred()
 
     @classmethod
@@ -58,7 +62,7 @@ class ArchiveStorage:
             publisher = SpoolPublisher(
                 layout, store, keep_local=crawler.settings.getbool("ARCHIVE_KEEP_LOCAL")
             )
-        extension = cls(crawler, layout, publisher)
+        extension = cls(crawler, layout, publisher, index=crawler.settings.getbool("WARC_INDEX"))
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.feed_exporter_closed, signal=signals.feed_exporter_closed)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
@@ -75,35 +79,38 @@ class ArchiveStorage:
     def spider_opened(self) -> None:
         if self.crawler.get_extension(FeedExporter) is None:
             self.feed_exporter_closed()
-        for recovered in recover_abandoned(self.layout):
+        recovered = recover_abandoned(self.layout)
+        for file in recovered:
             self.stats.inc_value(stat_key("storage", "recovered_files"))
-            self.stats.inc_value(stat_key("storage", "recovered_cut_bytes"), recovered.cut_bytes)
-        if self.publisher is not None:
-            for path in self.publisher.pending():
-                self.publish(path)
+            self.stats.inc_value(stat_key("storage", "recovered_cut_bytes"), file.cut_bytes)
+        for path in files_to_finish(self.layout, recovered, self.publisher):
+            self.file_closed(path)
 
-    def publish(self, path: Path) -> Deferred[Published | None]:
-        """Send a closed file to the store in the background; the Deferred fires when it is
-        stored or has failed (failures are logged and counted, never raised)."""
-        if self.publisher is None or self._executor is None:
-            return succeed(None)
-        future = self._executor.submit(self.publisher.publish, path)
-        done: Deferred[Published] = Deferred.fromFuture(asyncio.wrap_future(future))
+    def file_closed(self, path: Path) -> Deferred[FileDone]:
+        """Index (a WARC file without its index) and publish a closed file in the background;
+        the Deferred fires when done (failures are logged and counted, never raised)."""
+        future = self._executor.submit(finish_file, self.layout, path, self.publisher, index=self.index)
+        done: Deferred[FileDone] = Deferred.fromFuture(asyncio.wrap_future(future))
         self._in_flight.add(done)
         done.addBoth(self._finished, done)
         return done
 
-    def _finished(self, result: Published | Failure, done: Deferred[Published]) -> Published | None:
+    def _finished(self, result: FileDone | Failure, done: Deferred[FileDone]) -> FileDone | None:
         self._in_flight.discard(done)
         if isinstance(result, Failure):
             self.stats.inc_value(stat_key("storage", "failed"))
-            logger.error("Upload failed", exc_info=failure_to_exc_info(result))
+            logger.error("Could not finish a closed file", exc_info=failure_to_exc_info(result))
             return None
-        if result.outcome is None:
-            self.stats.inc_value(stat_key("storage", "conflicts" if result.conflict else "failed"))
-        else:
-            self.stats.inc_value(stat_key("storage", result.outcome.name.lower()))
-            self.stats.inc_value(stat_key("storage", "bytes"), result.size)
+        if result.index_error:
+            self.stats.inc_value(stat_key("warc", "index_errors"))
+        elif result.indexed:
+            self.stats.inc_value(stat_key("warc", "indexes"))
+        for published in result.published:
+            if published.outcome is None:
+                self.stats.inc_value(stat_key("storage", "conflicts" if published.conflict else "failed"))
+            else:
+                self.stats.inc_value(stat_key("storage", published.outcome.name.lower()))
+                self.stats.inc_value(stat_key("storage", "bytes"), published.size)
         return result
 
     def feed_exporter_closed(self) -> None:
@@ -111,9 +118,7 @@ class ArchiveStorage:
             self._feeds_closed.callback(None)
 
     async def drained(self) -> None:
-        """Wait until the JSON feed is closed and every upload started has ended."""
-        if self.publisher is None:
-            return
+        """Wait until the JSON feed is closed and the work on every closed file has ended."""
         await maybe_deferred_to_future(self._feeds_closed)
         while self._in_flight:
             await maybe_deferred_to_future(DeferredList(list(self._in_flight)))
@@ -131,7 +136,6 @@ class ArchiveStorage:
                 )
 
     def engine_stopped(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        self._executor.shutdown(wait=True)
         if self.publisher is not None:
             self.publisher.close()

@@ -54,4 +54,4 @@ class ArchiveFeedStorage:
 
     def store(self, file: IO[bytes]) -> Deferred:
         final = close_open_file(file, self.path.with_name(self.path.name + OPEN_SUFFIX))  # type: ignore[arg-type]
-        return ArchiveStorage.of(self.crawler).publish(final)
+        return ArchiveStorage.of(self.crawler).file_closed(final)

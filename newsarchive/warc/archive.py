@@ -141,7 +141,7 @@ class WarcArchive:
         payloads = PayloadIndex(config.payload_index) if config.revisits else None
         archive = cls(writer, crawler.stats, payloads, config.location)
         # Looked up when a file closes: every extension exists by then.
-        writer.on_file_closed = lambda path: ArchiveStorage.of(crawler).publish(path)
+        writer.on_file_closed = lambda path: ArchiveStorage.of(crawler).file_closed(path)
         crawler.signals.connect(archive.spider_closed, signal=signals.spider_closed)
         return archive
 

@@ -44,7 +44,7 @@ def read_payload(warc_dir: Path, filename: str, offset: int) -> bytes:
     returned, found by its ``WARC-Refers-To`` id (or, for revisits other tools wrote without
     it, by ``WARC-Refers-To-Target-URI``, ``WARC-Refers-To-Date`` and the payload digest) in the
     files of ``warc_dir``. That search reads the files one by one: for many look-ups, index
-    the archive (``cdx-indexer``, ``wb-manager``) and let a replay tool resolve revisits.
+    the archive (``newsarchive index``) and let a replay tool resolve revisits.
     """
     with (warc_dir / filename).open("rb") as stream:
         stream.seek(offset)
