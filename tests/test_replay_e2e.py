@@ -4,6 +4,8 @@ sent, and a WACZ that ``wacz validate`` accepts, its articles listed as pages.""
 
 from __future__ import annotations
 
+import gzip
+import html
 import json
 import os
 import signal
@@ -18,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from w3lib.encoding import html_to_unicode
 
 from newsarchive.tools import ToolMissingError, find_tool
 from tests.conftest import REPO, run_crawl
 from tests.records import Record, read_records
-from tests.web import build_web, bytes_sent, sources_yaml
+from tests.web import CP1252_PHRASE, build_web, bytes_sent, sources_yaml
 
 pytestmark = pytest.mark.e2e
 
@@ -168,6 +171,27 @@ def test_redirect_replays_as_a_redirect_to_the_archived_target(archive: Archive,
     ]
     status, headers, _ = fetch(f"{base}{timestamp(record)}id_/{record.headers['WARC-Target-URI']}")
     assert status == 301 and headers["Location"].endswith("/articles/moved.html")
+
+
+def test_articles_replay_in_rewriting_mode_too(archive: Archive, replay) -> None:
+    """The mode people browse in: pywb decodes, rewrites and re-encodes the page."""
+    base, _ = replay
+    articles = {
+        json.loads(line)["url"]: json.loads(line)
+        for f in (archive.path / "json").glob("*.jsonl")
+        for line in f.read_text(encoding="utf-8").splitlines()
+    }
+    assert len(articles) >= 5
+    for url, article in articles.items():
+        status, headers, body = fetch(
+            f"{base}{''.join(c for c in article['fetched_at'] if c.isdigit())[:14]}mp_/{url}"
+        )
+        assert status == 200, url
+        raw = gzip.decompress(body) if headers.get("Content-Encoding") == "gzip" else body
+        page = html.unescape(html_to_unicode(headers.get("Content-Type"), raw)[1])  # as a browser would
+        assert article["title"][:40] in page, url
+        if url.endswith("/articles/cp1252.html"):
+            assert CP1252_PHRASE in page
 
 
 def test_replay_listens_on_loopback_only(replay) -> None:
