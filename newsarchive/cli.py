@@ -1,5 +1,5 @@
-"""The ``newsarchive`` command: demo, clusters, upload, index, replay, wacz, schema, rebuild-json,
-check-sources.
+"""The ``newsarchive`` command: demo, clusters, upload, index, replay, wacz, reprocess, schema,
+rebuild-json, check-sources.
 
 Crawls themselves run with ``scrapy crawl`` (see README); these are the tools around them.
 """
@@ -85,6 +85,33 @@ def main(argv: list[str] | None = None) -> int:
     wacz.add_argument("-o", "--output", type=Path, required=True, help="the .wacz file to write")
     wacz.add_argument("--title", help="the collection's title (default: newsarchive: ARCHIVE)")
 
+    reprocess = commands.add_parser(
+        "reprocess", help="extract the articles of stored WARC files (any crawler's) into an archive"
+    )
+    reprocess.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="WARC_OR_DIR",
+        help="WARC/ARC files, directories of them (searched recursively), s3://bucket/key or s3://bucket/prefix/",
+    )
+    reprocess.add_argument(
+        "-o",
+        "--output",
+        metavar="ARCHIVE",
+        help="ARCHIVE_URI whose json/ and near-duplicate index get the articles (default: the project's)",
+    )
+    reprocess.add_argument(
+        "--source", default="reprocess", help="the lines' 'source' field (default: %(default)s)"
+    )
+    reprocess.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting (EXTRACT_*, DEDUP_*, AWS_*, REPROCESS_*...)",
+    )
+
     commands.add_parser("schema", help="print the JSON Schema of the article records")
 
     rebuild = commands.add_parser("rebuild-json", help="print the JSON lines stored in WARC files")
@@ -118,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.archive:
                 settings.set("ARCHIVE_URI", args.archive, "cmdline")
             return upload_pending(settings, sys.stdout)
+        if args.command == "reprocess":
+            from newsarchive.reprocess.command import run_reprocess
+
+            return run_reprocess(
+                args.inputs, args.output, dict(_setting(s) for s in args.set), source=args.source
+            )
         if args.command in ("index", "replay", "wacz"):
             return _archivist_command(args)
         if args.command == "schema":

@@ -56,7 +56,8 @@ class ArticleItem:
     text: str
     """Main article text, paragraphs separated by newlines; navigation, ads and comments removed."""
     source: str
-    """Name of the configured source whose feed, sitemap or URL list led to this article."""
+    """Name of the configured source whose feed, sitemap or URL list led to this article; for
+    ``newsarchive reprocess``, its ``--source`` label (default "reprocess")."""
     fetched_at: str
     """When the response was received, ISO 8601 UTC (the WARC-Date of its response record)."""
     status: int
@@ -67,7 +68,8 @@ class ArticleItem:
     """Length in bytes of the response body as received (before content decoding)."""
     warc_filename: str
     """Name of the WARC file, under ARCHIVE_URI/warc/, that holds the response record (or the revisit
-    record written instead when the same payload was archived before: its WARC-Refers-To leads to it)."""
+    record written instead when the same payload was archived before: its WARC-Refers-To leads to it).
+    For ``newsarchive reprocess``: the path of the source WARC file as given, or its s3:// URI."""
     warc_offset: int
     """Byte offset of the response record in that file; seeking there yields the record."""
     warc_length: int

@@ -56,6 +56,9 @@ EXTRACT_TARGET_LANGUAGE = ""  # e.g. "en": drop articles detected in another lan
 EXTRACT_TIMEOUT = 30.0  # seconds per page before its worker is killed
 EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
 
+REPROCESS_LOG_INTERVAL = 30.0  # seconds between the progress lines of `newsarchive reprocess`
+REPROCESS_MAX_PENDING = 16  # pages `newsarchive reprocess` has in the item pipelines at most (bounds memory)
+
 WARC_ENABLED = True
 WARC_INDEX = True  # a CDXJ index (cdxj-indexer) next to each closed WARC file, in ARCHIVE_URI/indexes/
 WARC_GZIP_LEVEL = 6  # 1-9 (0: uncompressed .warc); bodies that came gzip-encoded stay as sent

@@ -48,6 +48,7 @@ FAILURE_STATS = (
     stat_key("warc", "errors"),
     stat_key("storage", "failed"),
     stat_key("storage", "conflicts"),
+    stat_key("reprocess", "files", "failed"),
 )
 
 

@@ -30,6 +30,7 @@ from newsarchive.dedup import (
     partial,
 )
 from newsarchive.dedup.backends import DedupIndex, open_index
+from newsarchive.dedup.index import DuplicateKeyError
 from newsarchive.dedup.redis_index import IndexUnavailableError
 from newsarchive.exceptions import SettingsError
 from newsarchive.items import ArticleItem
@@ -137,19 +138,31 @@ class DedupPipeline:
         return marked
 
     def _add(self, item: ArticleItem) -> Match:
+        doc = self._document(item)
+        try:
+            return self.index.add(doc)
+        except DuplicateKeyError:
+            # The record was indexed before (a WARC file re-processed into its own archive):
+            # its cluster as the index has it. Its partial-copy links stay in the index.
+            pass
+        self.stats.inc_value(stat_key("dedup", "already_indexed"))
+        match = self.index.find(doc)
+        if match.duplicate_of == item.url and match.cluster_id == doc.fingerprint.hex():
+            return Match(match.cluster_id, None, None, False)  # it is the canonical itself
+        return match
+
+    def _document(self, item: ArticleItem) -> Document:
         fingerprint, shingles = self.hasher.fingerprint_and_shingles(item.text)
-        return self.index.add(
-            Document(
-                key=item.warc_record_id,
-                url=item.url,
-                site=partial.site_of(item.url),
-                title=item.title,
-                fetched_at=item.fetched_at,
-                fingerprint=fingerprint,
-                signature=self.hasher.signature_from_hashes(shingles),
-                published=item.date,
-                shingles=shingles,
-            )
+        return Document(
+            key=item.warc_record_id,
+            url=item.url,
+            site=partial.site_of(item.url),
+            title=item.title,
+            fetched_at=item.fetched_at,
+            fingerprint=fingerprint,
+            signature=self.hasher.signature_from_hashes(shingles),
+            published=item.date,
+            shingles=shingles,
         )
 
     def close_spider(self) -> None:

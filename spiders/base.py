@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
-from scrapy.http import HtmlResponse, Request, Response, TextResponse
+from scrapy.http import HtmlResponse, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.httpobj import urlparse_cached
 
@@ -15,6 +15,7 @@ from newsarchive import meta
 from newsarchive.config import DEFAULT_SOURCES_PATH, Source, load_sources, validate_url
 from newsarchive.feeds import FEED_LINK_TYPES, parse_feed
 from newsarchive.items import PageCapture
+from newsarchive.responses import header, is_html
 from newsarchive.stats import stat_key
 from newsarchive.warc.capture import is_truncated
 
@@ -78,7 +79,7 @@ class SourceSpider(scrapy.Spider):
         if isinstance(response, HtmlResponse) and not response.meta.get(meta.DISCOVERED):
             yield from self.discover_feeds(response, source)
             return
-        feed = parse_feed(response.body, response.url, _header(response, "Content-Type"))
+        feed = parse_feed(response.body, response.url, header(response.headers, "Content-Type") or None)
         if not feed.entries and feed.is_feed and not feed.problem:
             self.count("feeds", "empty")
             logger.info("Feed %s (source %r) lists no article", response.url, source.name)
@@ -158,10 +159,12 @@ class SourceSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Iterable[PageCapture]:
         """Hand an archived HTML page to the extraction pipeline; count everything else."""
-        if not isinstance(response, TextResponse) or not _is_html(response):
+        if not is_html(response):
             self.count("articles", "not_html")
             logger.info(
-                "Not an HTML page, archived only: %s (%s)", response.url, _header(response, "Content-Type")
+                "Not an HTML page, archived only: %s (%s)",
+                response.url,
+                header(response.headers, "Content-Type"),
             )
             return
         if is_truncated(response):
@@ -181,7 +184,7 @@ class SourceSpider(scrapy.Spider):
             html=response.text,
             source=response.meta[meta.SOURCE],
             status=response.status,
-            content_type=_header(response, "Content-Type") or "",
+            content_type=header(response.headers, "Content-Type"),
             content_length=response.meta[meta.WIRE_LENGTH],
             fetched_at=str(location["date"]),
             warc=location,
@@ -206,13 +209,3 @@ class SourceSpider(scrapy.Spider):
         else:
             self.count(kind, "download_error")
             logger.error("Could not download %s %s: %s", kind, request.url, failure.getErrorMessage())
-
-
-def _header(response: Response, name: str) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
-
-
-def _is_html(response: TextResponse) -> bool:
-    content_type = (_header(response, "Content-Type") or "").split(";")[0].strip().lower()
-    return isinstance(response, HtmlResponse) or content_type in ("text/html", "application/xhtml+xml")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import sqlite3
 from pathlib import Path
 
@@ -11,7 +12,14 @@ import numpy as np
 import pytest
 
 from newsarchive.dedup import MinHasher, SignatureParams, text_fingerprint
-from newsarchive.dedup.index import Document, IndexConfig, IndexMismatchError, Match, SqliteIndex
+from newsarchive.dedup.index import (
+    Document,
+    DuplicateKeyError,
+    IndexConfig,
+    IndexMismatchError,
+    Match,
+    SqliteIndex,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SITES = REPO / "newsarchive/demo/sites"
@@ -377,7 +385,7 @@ def test_add_many_in_one_transaction_gives_what_add_gives_one_by_one(tmp_path, h
         assert batch[-1].duplicate_of is not None
         assert index.find(docs[-1]) == batch[-1]
         assert index.find(docs[0]) == Match(batch[0].cluster_id, docs[0].url, 1.0, True)
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(DuplicateKeyError, match=re.escape(repr(docs[0].key))):
             index.add_many([make_doc(hasher, "new", "http://n.test/", "fresh words " * 40), docs[0]])
         assert len(index) == len(docs)  # the failed batch left nothing behind
     assert batch == one_by_one

@@ -20,9 +20,15 @@ from newsarchive.cli import main
 from newsarchive.dedup import SignatureParams, estimate_jaccard, text_fingerprint
 from newsarchive.dedup import redis_index as redis_index_module
 from newsarchive.dedup.backends import open_index
-from newsarchive.dedup.index import Document, IndexConfig, IndexMismatchError, Match, SqliteIndex
-from newsarchive.dedup.redis_index import (
+from newsarchive.dedup.index import (
+    Document,
     DuplicateKeyError,
+    IndexConfig,
+    IndexMismatchError,
+    Match,
+    SqliteIndex,
+)
+from newsarchive.dedup.redis_index import (
     IndexNotFoundError,
     IndexUnavailableError,
     RedisIndex,

@@ -114,6 +114,10 @@ CREATE INDEX IF NOT EXISTS partial_links_source ON partial_links (source);
 """
 
 
+class DuplicateKeyError(ValueError):
+    """A document key is already in the index (or twice in one batch); nothing was added."""
+
+
 class IndexMismatchError(ValueError):
     """The index file was built with other signature parameters or LSH layout."""
 
@@ -382,6 +386,16 @@ class SqliteIndex:
         ]
         matches = []
         with self._lock, self._transaction():
+            keys = [doc.key for doc in docs]
+            known = self._db.execute(
+                f"SELECT key FROM docs WHERE key IN ({','.join('?' * len(keys))}) LIMIT 1", keys
+            ).fetchone()
+            if known or len(set(keys)) < len(keys):
+                duplicate = known[0] if known else next(k for k in keys if keys.count(k) > 1)
+                raise DuplicateKeyError(
+                    f"document key {duplicate!r} is already in the index {self.path}; "
+                    "nothing of this batch was added"
+                )
             finder = PassageFinder(_SqlitePassages(self._db), self.config)
             for doc, signature, fps, anchors in checked:
                 match, canonical_id, keys = self._find(doc, signature)

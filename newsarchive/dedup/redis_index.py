@@ -97,6 +97,7 @@ from newsarchive.dedup.index import (
     Cluster,
     ClusterMember,
     Document,
+    DuplicateKeyError,
     IndexConfig,
     IndexMismatchError,
     Match,
@@ -151,10 +152,6 @@ class IndexUnavailableError(NewsarchiveError):
 
 class IndexNotFoundError(LookupError):
     """No index under that prefix on that server (:meth:`RedisIndex.open_existing`)."""
-
-
-class DuplicateKeyError(ValueError):
-    """A document key is already in the index (or twice in one batch); nothing was added."""
 
 
 def mask_url(url: str) -> str:
