@@ -1,5 +1,6 @@
 # make demo  : crawl the bundled demo web (127.0.0.1 only) into ./archive and print a summary
-# make test  : the test suite (real HTTP servers on 127.0.0.1, real scrapy crawl subprocesses)
+# make test  : the test suite (real HTTP servers on 127.0.0.1, real scrapy crawl subprocesses,
+#              Redis, an S3 server, pywb and Chromium)
 # make bench : the full crawl against bare Scrapy and trafilatura alone; MinHash speed and accuracy;
 #              the dedup index (embedded and Redis), its cost per article, its precision and recall;
 #              publishing a 1 GiB WARC file to S3 (moto) against a plain boto3 upload_file
@@ -45,7 +46,13 @@ redis-server:
 demo: $(STAMP)
 	$(BIN)/newsarchive demo --archive ./archive
 
-test: $(STAMP) $(TOOLS_STAMP) redis-server
+# Debian's Chromium renders the syndication report in its tests.
+chromium:
+	@command -v chromium >/dev/null || { \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+test: $(STAMP) $(TOOLS_STAMP) redis-server chromium
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) redis-server

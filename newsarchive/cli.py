@@ -1,5 +1,5 @@
-"""The ``newsarchive`` command: demo, clusters, upload, index, replay, wacz, reprocess, schema,
-rebuild-json, check-sources.
+"""The ``newsarchive`` command: demo, clusters, report, upload, index, replay, wacz, reprocess,
+schema, rebuild-json, check-sources.
 
 Crawls themselves run with ``scrapy crawl`` (see README); these are the tools around them.
 """
@@ -49,6 +49,26 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="a setting, as for scrapy crawl: DEDUP_URI and DEDUP_REDIS_PREFIX name a Redis index "
         "(default: the project's settings; DEDUP_URI empty: ARCHIVE's state/dedup.sqlite)",
+    )
+
+    report = commands.add_parser("report", help="write the syndication report: one HTML page of the stories")
+    report.add_argument("archive", nargs="?", default="./archive", help="ARCHIVE_URI (default: %(default)s)")
+    report.add_argument(
+        "-o", "--output", type=Path, default=Path("report.html"), help="page to write (default: %(default)s)"
+    )
+    report.add_argument(
+        "--replay-url",
+        default="http://127.0.0.1:8080/archive/",  # newsarchive replay's; a literal: no import here
+        help="pywb collection URL the replay links start with (default: %(default)s)",
+    )
+    report.add_argument("--min-size", type=int, default=2, help="smallest story listed (default: 2)")
+    report.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="as for clusters: DEDUP_URI, DEDUP_REDIS_PREFIX, ARCHIVE_SPOOL",
     )
 
     upload = commands.add_parser(
@@ -133,6 +153,19 @@ def main(argv: list[str] | None = None) -> int:
             return print_clusters(
                 args.archive,
                 as_json=args.json,
+                min_size=args.min_size,
+                dedup_uri=settings.get("DEDUP_URI") or "",
+                redis_prefix=settings.get("DEDUP_REDIS_PREFIX"),
+                spool=settings.get("ARCHIVE_SPOOL") or "",
+            )
+        if args.command == "report":
+            from newsarchive.report import write_report
+
+            settings = project_settings(args.set)
+            return write_report(
+                args.archive,
+                args.output,
+                replay_url=args.replay_url,
                 min_size=args.min_size,
                 dedup_uri=settings.get("DEDUP_URI") or "",
                 redis_prefix=settings.get("DEDUP_REDIS_PREFIX"),
