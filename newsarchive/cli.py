@@ -31,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         "--archive", default="./archive", help="ARCHIVE_URI to crawl into (default: %(default)s)"
     )
     demo.add_argument("--sources", default=DEMO_SOURCES, help="sources file (default: %(default)s)")
-    demo.add_argument(
-        "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="a Scrapy setting"
-    )
+    _settings_option(demo, "a Scrapy setting")
 
     clusters = commands.add_parser("clusters", help="list the clusters of near-identical articles")
     clusters.add_argument(
@@ -41,13 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     clusters.add_argument("--json", action="store_true", help="one JSON document, for programs")
     clusters.add_argument("--min-size", type=int, default=2, help="smallest cluster listed (default: 2)")
-    clusters.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a setting, as for scrapy crawl: DEDUP_URI and DEDUP_REDIS_PREFIX name a Redis index "
+    _settings_option(
+        clusters,
+        "a setting, as for scrapy crawl: DEDUP_URI and DEDUP_REDIS_PREFIX name a Redis index "
         "(default: the project's settings; DEDUP_URI empty: ARCHIVE's state/dedup.sqlite)",
     )
 
@@ -62,27 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         help="pywb collection URL the replay links start with (default: %(default)s)",
     )
     report.add_argument("--min-size", type=int, default=2, help="smallest story listed (default: 2)")
-    report.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="as for clusters: DEDUP_URI, DEDUP_REDIS_PREFIX, ARCHIVE_SPOOL",
-    )
+    _settings_option(report, "as for clusters: DEDUP_URI, DEDUP_REDIS_PREFIX, ARCHIVE_SPOOL")
 
     upload = commands.add_parser(
         "upload", help="recover files killed crawls left open and upload what the spool still holds"
     )
     upload.add_argument("archive", nargs="?", help="ARCHIVE_URI (default: the project's ARCHIVE_URI)")
-    upload.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a setting (AWS_*, ARCHIVE_SPOOL...)",
-    )
+    _settings_option(upload, "a setting (AWS_*, ARCHIVE_SPOOL...)")
 
     index = commands.add_parser("index", help="write the CDXJ index of each WARC file that lacks one")
     index.add_argument("archive", nargs="?", default="./archive", help="local archive (default: %(default)s)")
@@ -123,14 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     reprocess.add_argument(
         "--source", default="reprocess", help="the lines' 'source' field (default: %(default)s)"
     )
-    reprocess.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a setting (EXTRACT_*, DEDUP_*, AWS_*, REPROCESS_*...)",
-    )
+    _settings_option(reprocess, "a setting (EXTRACT_*, DEDUP_*, AWS_*, REPROCESS_*...)")
 
     commands.add_parser("schema", help="print the JSON Schema of the article records")
 
@@ -226,6 +199,10 @@ def _archivist_command(args: argparse.Namespace) -> int:
     from newsarchive.wacz import write_wacz
 
     return write_wacz(layout, args.output, title=args.title)
+
+
+def _settings_option(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help=text)
 
 
 def _setting(text: str) -> tuple[str, str]:

@@ -38,12 +38,12 @@ from newsarchive.reprocess import (
     HttpResponseRecord,
     InputError,
     InputResolver,
-    Location,
     PageBuilder,
     SkippedRecord,
     read_records,
 )
 from newsarchive.reprocess.command import run_reprocess
+from newsarchive.warc.writer import RecordLocation
 from tests.conftest import BUCKET, REPO, run_crawl
 from tests.web import CP1252_PHRASE, EXTRACTABLE, MAXSIZE, aeb_pages, build_web, pdf_bytes, sources_yaml
 
@@ -483,7 +483,7 @@ def test_page_builder_decodes_like_a_crawl(shared: Path, tmp_path: Path) -> None
         200,
         [("Content-Type", "text/html"), ("Content-Encoding", "gzip")],
         gzip.compress(b"<p>" + b" " * (MAXSIZE + 10)),
-        Location("x.warc.gz", 0, 1, "<urn:uuid:1>", "2026-01-01T00:00:00Z"),
+        RecordLocation("x.warc.gz", 0, 1, "<urn:uuid:1>", "2026-01-01T00:00:00Z"),
     )
     assert builder.build(bomb) == "too_large"
 

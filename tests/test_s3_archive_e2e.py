@@ -178,13 +178,20 @@ def test_store_down_the_crawl_goes_on_and_the_next_run_sends_it(web, tmp_path):
         assert again.returncode == 0 and "0 of 0 files" in again.stdout, again.stdout + again.stderr
 
 
-def test_upload_command_recovers_and_sends_what_a_killed_crawl_left(web, s3, tmp_path):
+def killed_crawl(web, s3, tmp_path) -> tuple[Path, dict[str, object]]:
+    """A crawl into the store killed (SIGKILL, whole process group) once a JSON line is written;
+    its spool and settings."""
     spool = tmp_path / "spool"
     settings = s3_settings(s3, spool, LOG_LEVEL="DEBUG", CONCURRENT_REQUESTS=1, DOWNLOAD_DELAY=0.5)
     process = start_crawl_process(crawl_command("urls", spool, url_list(web, tmp_path), settings=settings))
     lines = wait_for_json_line(process, spool)
     os.killpg(process.pid, signal.SIGKILL)
     finish(process, lines)
+    return spool, settings
+
+
+def test_upload_command_recovers_and_sends_what_a_killed_crawl_left(web, s3, tmp_path):
+    spool, settings = killed_crawl(web, s3, tmp_path)
     done = upload_command(str(settings["ARCHIVE_URI"]), settings)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("recovered ") == 2, done.stdout
@@ -195,12 +202,7 @@ def test_upload_command_recovers_and_sends_what_a_killed_crawl_left(web, s3, tmp
 
 
 def test_killed_crawl_is_recovered_and_uploaded_by_the_next_run(web, s3, tmp_path):
-    spool = tmp_path / "spool"
-    settings = s3_settings(s3, spool, LOG_LEVEL="DEBUG", CONCURRENT_REQUESTS=1, DOWNLOAD_DELAY=0.5)
-    process = start_crawl_process(crawl_command("urls", spool, url_list(web, tmp_path), settings=settings))
-    lines = wait_for_json_line(process, spool)
-    os.killpg(process.pid, signal.SIGKILL)
-    finish(process, lines)
+    spool, settings = killed_crawl(web, s3, tmp_path)
     left_open = sorted(p.name for p in spooled(spool) if p.name.endswith(".open"))
     assert any(".warc.gz" in name for name in left_open) and any(".jsonl" in name for name in left_open)
 

@@ -18,7 +18,6 @@ from newsarchive.reprocess.records import (
     FileDone,
     FileFailed,
     HttpResponseRecord,
-    Location,
     SkippedRecord,
     read_records,
 )
@@ -31,7 +30,6 @@ __all__ = [
     "HttpResponseRecord",
     "InputError",
     "InputResolver",
-    "Location",
     "PageBuilder",
     "ReprocessConfig",
     "Reprocessor",

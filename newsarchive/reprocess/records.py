@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import ChunkedDataReader
 
 from newsarchive.reprocess.pages import ruled_out_by_headers
+from newsarchive.warc.writer import RecordLocation
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,20 +35,6 @@ ARC_RECORD_IDS = uuid.UUID("5b6e8a3c-0d0a-4f6e-9a51-6e6577736172")
 
 
 @dataclass(frozen=True)
-class Location:
-    """Where a source record is: what a JSON line's ``warc_*`` fields say."""
-
-    filename: str
-    offset: int
-    length: int
-    record_id: str
-    date: str
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class HttpResponseRecord:
     """A complete 2xx response record that may hold HTML."""
 
@@ -56,7 +43,7 @@ class HttpResponseRecord:
     headers: list[tuple[str, str]]
     body: bytes
     """The payload as stored: chunked framing removed, still content-encoded."""
-    location: Location
+    location: RecordLocation
     rec_type: str = "response"
 
 
@@ -67,7 +54,7 @@ class SkippedRecord:
     rec_type: str
     reason: str
     url: str
-    location: Location
+    location: RecordLocation
 
 
 @dataclass(frozen=True)
@@ -202,13 +189,13 @@ def _framing_problem(record: ArcWarcRecord, iterator: ArchiveIterator, end: int)
     return None
 
 
-def _location(source: WarcInput, record: ArcWarcRecord, offset: int, length: int) -> Location:
+def _location(source: WarcInput, record: ArcWarcRecord, offset: int, length: int) -> RecordLocation:
     headers = record.rec_headers
     record_id = headers.get_header("WARC-Record-ID") or ""
     if source.is_arc or not record_id:  # warcio makes up a random id for ARC records
         basename = source.name.rsplit("/", 1)[-1]
         record_id = f"<urn:uuid:{uuid.uuid5(ARC_RECORD_IDS, f'{basename}#{offset}')}>"
-    return Location(source.name, offset, length, record_id, headers.get_header("WARC-Date") or "")
+    return RecordLocation(source.name, offset, length, record_id, headers.get_header("WARC-Date") or "")
 
 
 def location_url(record: ArcWarcRecord) -> str:

@@ -36,7 +36,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 
 @dataclass(frozen=True)
 class RecordLocation:
-    """Where a record landed: enough to seek straight to it."""
+    """Where a record is (one we wrote, or one ``newsarchive reprocess`` read): enough to seek
+    straight to it; what a JSON line's ``warc_*`` fields say."""
 
     filename: str
     offset: int
