@@ -3,7 +3,8 @@
 #              Redis, an S3 server, pywb and Chromium)
 # make bench : the full crawl against bare Scrapy and trafilatura alone; MinHash speed and accuracy;
 #              the dedup index (embedded and Redis), its cost per article, its precision and recall;
-#              publishing a 1 GiB WARC file to S3 (moto) against a plain boto3 upload_file
+#              publishing a 1 GiB WARC file to S3 (moto) against a plain boto3 upload_file;
+#              re-processing a WARC file against warcio; the syndication report at 10,000 articles
 # Each builds its own virtualenv in .venv from pyproject.toml (Python 3.11+ needed).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -55,7 +56,7 @@ chromium:
 test: $(STAMP) $(TOOLS_STAMP) redis-server chromium
 	$(BIN)/python -m pytest
 
-bench: $(STAMP) redis-server
+bench: $(STAMP) redis-server chromium
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/crawl_throughput.py
 	$(BIN)/python bench/minhash_speed.py
@@ -63,6 +64,8 @@ bench: $(STAMP) redis-server
 	$(BIN)/python bench/dedup_stage.py
 	$(BIN)/python bench/dedup_quality.py
 	$(BIN)/python bench/s3_upload.py
+	$(BIN)/python bench/reprocess_throughput.py
+	$(BIN)/python bench/report_scale.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) archive build *.egg-info
