@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 
 
 class ArchiveStorage:
-    """Scrapy extension owning the archive's layout and, for a remote archive, its uploads."""
+    """Scrapy extension owning the archive's layout, the indexing of closed WARC files and, for a
+    remote archive, the uploads."""
 
     def __init__(
         self, crawler: Crawler, layout: ArchiveLayout, publisher: SpoolPublisher | None, *, index: bool
