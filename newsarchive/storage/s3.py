@@ -38,8 +38,6 @@ from newsarchive.layout import S3Location
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
-logger = logging.getLogger(__name__)
-
 MiB = 1024 * 1024
 _CHUNK = 8 * MiB
 CONTENT_TYPES = {
@@ -290,9 +288,9 @@ def quiet_sdk_debug_logs() -> None:
     """botocore's DEBUG records print request headers, the session token among them: the SDK
     logs from INFO up, whatever LOG_LEVEL says."""
     for name in ("boto3", "botocore", "s3transfer", "urllib3"):
-        logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() < logging.INFO:
-            logger.setLevel(logging.INFO)
+        sdk_logger = logging.getLogger(name)
+        if sdk_logger.getEffectiveLevel() < logging.INFO:
+            sdk_logger.setLevel(logging.INFO)
 
 
 def _if_none_match(params: dict[str, object], **_: object) -> None:

@@ -8,13 +8,10 @@ our ``conversion`` records (the article JSON) would replay as captures of the ar
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 from cdxj_indexer.main import CDXJIndexer
-
-logger = logging.getLogger(__name__)
 
 INDEXED_RECORDS = "response,revisit"
 SUFFIX = ".cdxj"
