@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from newsarchive.layout import ArchiveLayout
+from newsarchive.storage.openfiles import close_open_file, create_open_file
 from newsarchive.storage.recovery import recover_abandoned
 from newsarchive.warc.salvage import complete_prefix
 from tests.records import read_records, warcio_check
@@ -136,3 +137,14 @@ def test_a_living_writers_file_is_not_touched(tmp_path):
     assert path.read_bytes() == before
     (closed,) = w.close()
     assert warcio_check(closed).returncode == 0
+
+
+def test_a_closed_file_is_never_renamed_over(tmp_path):
+    """A feed named by the second its crawl started: a second crawl of that second gets another
+    name, whether the first one's file is still open or already closed."""
+    first = create_open_file(tmp_path, "news-1.jsonl")
+    assert first is not None and create_open_file(tmp_path, "news-1.jsonl") is None
+    first.write(b"{}\n")
+    close_open_file(first, tmp_path / "news-1.jsonl.open")
+    assert create_open_file(tmp_path, "news-1.jsonl") is None
+    assert (tmp_path / "news-1.jsonl").read_bytes() == b"{}\n"

@@ -31,10 +31,12 @@ def _directory_lock(directory: Path, operation: int) -> Iterator[None]:
 
 
 def create_open_file(directory: Path, name: str) -> BinaryIO | None:
-    """Create ``directory/name.open`` unbuffered and locked; None when it exists already
-    (another crawl's file: never appended to or clobbered)."""
+    """Create ``directory/name.open`` unbuffered and locked; None when it, or ``name`` itself,
+    exists already (another crawl's file: never appended to, nor later renamed over)."""
     directory.mkdir(parents=True, exist_ok=True)
     with _directory_lock(directory, fcntl.LOCK_SH):
+        if (directory / name).exists():  # a rename is atomic: one of the two names exists
+            return None
         try:
             file = open(directory / (name + OPEN_SUFFIX), "xb", buffering=0)
         except FileExistsError:
