@@ -122,27 +122,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "clusters":
             from newsarchive.dedup.report import print_clusters
 
-            settings = project_settings(args.set)  # the crawl's settings: the index it used
             return print_clusters(
-                args.archive,
-                as_json=args.json,
-                min_size=args.min_size,
-                dedup_uri=settings.get("DEDUP_URI") or "",
-                redis_prefix=settings.get("DEDUP_REDIS_PREFIX"),
-                spool=settings.get("ARCHIVE_SPOOL") or "",
+                args.archive, as_json=args.json, min_size=args.min_size, **_index_options(args.set)
             )
         if args.command == "report":
             from newsarchive.report import write_report
 
-            settings = project_settings(args.set)
             return write_report(
                 args.archive,
                 args.output,
                 replay_url=args.replay_url,
                 min_size=args.min_size,
-                dedup_uri=settings.get("DEDUP_URI") or "",
-                redis_prefix=settings.get("DEDUP_REDIS_PREFIX"),
-                spool=settings.get("ARCHIVE_SPOOL") or "",
+                **_index_options(args.set),
             )
         if args.command == "upload":
             from newsarchive.storage.command import upload_pending
@@ -199,6 +190,17 @@ def _archivist_command(args: argparse.Namespace) -> int:
     from newsarchive.wacz import write_wacz
 
     return write_wacz(layout, args.output, title=args.title)
+
+
+def _index_options(overrides: list[str]) -> dict[str, str]:
+    """Where the crawl's near-duplicate index is, from the project's settings (the index it
+    used) and ``-s`` overrides: a Redis server and prefix, or the archive's (spooled) state."""
+    settings = project_settings(overrides)
+    return {
+        "dedup_uri": settings.get("DEDUP_URI") or "",
+        "redis_prefix": settings.get("DEDUP_REDIS_PREFIX"),
+        "spool": settings.get("ARCHIVE_SPOOL") or "",
+    }
 
 
 def _settings_option(parser: argparse.ArgumentParser, text: str) -> None:
